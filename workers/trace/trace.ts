@@ -87,6 +87,10 @@ export class TraceBuffer {
   readonly cycles = new Float64Array(EV_COUNT);
   /** Total events ever written: the cursor of the next one. */
   head = 0;
+  /** Kinds that end the current run when emitted (a debugger's "run to the next trap"). */
+  readonly stopOn = new Uint8Array(EV_COUNT);
+  /** Called when a kind marked in stopOn is emitted (e.g. cpu.requestStop). */
+  onStop: (() => void) | null = null;
 
   constructor(capacity = 1 << 16) {
     this.capacity = capacity;
@@ -101,6 +105,7 @@ export class TraceBuffer {
 
   emit(kind: Ev, time: number, cpl: number, eip: number, a: number, b: number, c: number): void {
     this.counts[kind]++;
+    if (this.stopOn[kind] !== 0 && this.onStop !== null) this.onStop();
     if (!this.enabled) return;
     const i = this.head % this.capacity;
     this.time[i] = time;

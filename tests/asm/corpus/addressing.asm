@@ -1,0 +1,90 @@
+; Effective addresses: every 16-bit base/index pair, 32-bit base+index*scale with
+; NASM's base/index hints and splitting ([eax*2] is [eax+eax]), disp8/disp32 selection,
+; esp/ebp special cases, segment overrides inside and outside the brackets, address-size
+; changes, moffs forms, and size keywords inside the brackets.
+bits 32
+org 0x40000
+FOUR equ 4
+    mov eax, [eax]
+    mov eax, [esp]
+    mov eax, [ebp]
+    mov eax, [ebp+0]
+    mov eax, [esp+4]
+    mov eax, [ebp-4]
+    mov eax, [ebx+127]
+    mov eax, [ebx+128]
+    mov eax, [ebx-128]
+    mov eax, [ebx-129]
+    mov eax, [eax+ebx]
+    mov eax, [ebx+eax]
+    mov eax, [ebp+eax]
+    mov eax, [eax+ebp]
+    mov eax, [esp+eax]
+    mov eax, [eax+esp]
+    mov eax, [eax*1]
+    mov eax, [eax*2]
+    mov eax, [eax*3]
+    mov eax, [eax*4]
+    mov eax, [eax*5]
+    mov eax, [eax*8]
+    mov eax, [eax*9]
+    mov eax, [ebp*2]
+    mov eax, [nosplit eax*2]
+    mov eax, [nosplit eax*1]
+    mov eax, [ecx+edx*4+8]
+    mov eax, [4*edx+ecx+8]
+    mov eax, [edx*FOUR+ecx]
+    mov eax, [ecx+ebp*1]
+    mov eax, [ecx*1+ebp]
+    mov eax, [esi+edi*8-0x1000]
+    mov eax, [ebx+ebx]
+    mov eax, [ebx+ebx*2]
+    mov eax, [(ebx+2)*4]
+    mov eax, [ebx+FOUR*2-1]
+    mov eax, [0x1234]
+    mov eax, [data]
+    mov eax, [data+ebx]
+    mov eax, [ebx+data-data2]
+    mov eax, [byte ebx+4]
+    mov eax, [dword ebx+4]
+    mov eax, [dword ebx]
+    mov eax, [word 0x10]
+    mov ax, [bx]
+    mov ax, [si]
+    mov eax, [es:ebx]
+    mov eax, es:[ebx]
+    mov [fs:eax*4+8], ecx
+    mov al, [gs:0x10]
+    mov eax, [ds:0x10]
+    mov [0x1000], al
+    mov [0x1000], ax
+    mov [0x1000], eax
+    mov [ebx], byte 5
+    mov dword [ebx], 5
+    lea eax, [eax+eax*4]
+    lea ecx, [ecx*8+ecx]
+    inc byte [ebx+esi]
+    push dword [esp+8]
+data: dd 0
+data2: dd 0
+bits 16
+    mov ax, [bx+si]
+    mov ax, [bx+di]
+    mov ax, [bp+si]
+    mov ax, [bp+di]
+    mov ax, [si]
+    mov ax, [di]
+    mov ax, [bp]
+    mov ax, [bx]
+    mov ax, [si+bx]
+    mov ax, [di+bp+4]
+    mov ax, [bx+0x1234]
+    mov ax, [bp-2]
+    mov ax, [0x1234]
+    mov ax, [eax]
+    mov ax, [esp+eax*2]
+    mov eax, [bx]
+    mov [es:bx+si], al
+    mov al, [ss:bp]
+    push word [bx]
+    les ax, [bx]

@@ -1,0 +1,208 @@
+/*
+ * Differential test: our Machine against v86 on thousands of generated one-instruction
+ * snippets (tests/support/x86gen.ts builds them from the shared opcode table with a seeded
+ * PRNG and wraps them in one Multiboot kernel). Both emulators boot the same image; each
+ * snippet's record (registers, flags, data selectors, a checksum of the scratch memory,
+ * and any exception with its pushed EIP and error code) must agree, with the flags the
+ * manual leaves undefined masked per snippet.
+ *
+ * Where v86 is the one that is wrong, the case is listed in V86_KNOWN below with the
+ * manual's reference, and that difference is accepted; anything else is our bug and fails
+ * the test (and lands in .tmp/cpu-failures.md).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { haveNasm, assemble } from '../support/nasm';
+import { runV86 } from '../support/v86';
+import { runOurs } from '../support/machine';
+import { DONE_MARK, kernelSource, makeSnippets, parseRecords, REG32, type DiffRecord, type Snippet } from '../support/x86gen';
+import { writeDigestSection, type DigestEntry } from '../support/digest';
+
+const SEED = 0x1986;
+const PER_ROW = 6;
+/** Arithmetic flags, DF, and the system bits a snippet could change; RF is never compared. */
+const COMPARED_FLAGS = 0x00247fd5;
+
+interface Known {
+  /** Which snippets (and which part of their record) this applies to. */
+  applies(s: Snippet, v86: DiffRecord, ours: DiffRecord): boolean;
+  /** The record fields to ignore for them. */
+  ignore: Array<'eflags' | 'tag' | 'regs' | 'checksum' | 'eip' | 'err'>;
+  /** Short description, for the report. */
+  reason: string;
+}
+
+const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
+/** The ModRM byte of a snippet's instruction (after prefixes and the opcode). */
+function modrmOf(s: Snippet): number {
+  let i = 0;
+  while (PREFIX_BYTES.has(s.bytes[i])) i++;
+  return s.bytes[s.bytes[i] === 0x0f ? i + 2 : i + 1];
+}
+
+/** Differences where v86 departs from the i486 manual (each with its reference). */
+const V86_KNOWN: Known[] = [
+  {
+    // i486 PRM, BOUND: #BR (vector 5) when the signed index is below the lower bound or
+    // above the upper one. v86 0.5 never raises it; the generator knows the bounds it
+    // stored, so the outcome is checked against that model instead.
+    applies: (s, v, o) => s.row.sem === 'bound' && s.boundOut === true && v.tag === 0 && o.tag === 0x105,
+    ignore: ['tag', 'regs', 'eflags', 'checksum', 'eip', 'err'],
+    reason: 'v86 does not raise #BR',
+  },
+  {
+    // i486 PRM, CR0: ET (bit 4) is 1 on the i486 (reserved, reads 1); v86 reports 0, so
+    // SMSW differs in that bit. Register forms are checked with ET forced on (see
+    // expectedFixup); memory forms cannot be, so their checksum is not compared.
+    applies: (s) => s.row.sem === 'smsw' && (modrmOf(s) >> 6) !== 3,
+    ignore: ['checksum'],
+    reason: 'v86 CR0.ET = 0',
+  },
+  {
+    // i486 PRM, MOV (and every instruction with a memory destination), Protected Mode
+    // Exceptions: "#GP(0) if the destination is located in a nonwritable segment". A code
+    // segment is never writable, so a store through a CS override faults; v86 does not
+    // check segment writability and completes the store.
+    applies: (s, v, o) => s.bytes.slice(0, prefixCount(s)).includes(0x2e) && writesMemory(s) && v.tag === 0 && o.tag === 0x10d && o.err === 0,
+    ignore: ['tag', 'regs', 'eflags', 'checksum', 'eip', 'err'],
+    reason: 'v86 writes through a CS override',
+  },
+  {
+    // i486 PRM, ENTER, Operation: with a nesting level L > 0 it pushes L-1 frame pointers
+    // copied from [EBP-4..] and then the new frame pointer. v86 stores different frame
+    // contents (the registers agree); QEMU's TCG and ours store the manual's. Only the
+    // scratch memory checksum is exempt.
+    applies: (s) => s.row.sem === 'enter' && (s.bytes[s.bytes.length - 1] & 31) > 0,
+    ignore: ['checksum'],
+    reason: 'v86 ENTER frame contents with nesting level > 0',
+  },
+];
+
+/** Semantic keys whose first (E/M) operand is only read. */
+const READS_FIRST = new Set(['cmp', 'test', 'bt', 'push', 'call', 'jmp', 'verr', 'verw', 'mul', 'imul1', 'div', 'idiv']);
+function prefixCount(s: Snippet): number {
+  let i = 0;
+  while (PREFIX_BYTES.has(s.bytes[i])) i++;
+  return i;
+}
+/** The snippet's instruction stores to its ModRM or moffs memory operand. */
+function writesMemory(s: Snippet): boolean {
+  const first = s.row.operands[0] ?? '';
+  if (READS_FIRST.has(s.row.sem)) return false;
+  if (first.startsWith('O')) return true;
+  return (first.startsWith('E') || first.startsWith('M')) && s.row.ext !== -1 && (modrmOf(s) >> 6) !== 3;
+}
+
+/** Adjusts v86's record where v86 is known to differ in a way that can be corrected exactly. */
+function expectedFixup(s: Snippet, v: DiffRecord): DiffRecord {
+  if (s.row.sem === 'smsw') {
+    const modrm = modrmOf(s);
+    if ((modrm >> 6) === 3) {
+      const regs = v.regs.slice();
+      regs[modrm & 7] |= 0x10; // CR0.ET, see V86_KNOWN
+      return { ...v, regs };
+    }
+  }
+  return v;
+}
+
+function describeRecord(r: DiffRecord): string {
+  const tag = r.tag === 0 ? 'ok' : `#${r.tag & 0xff}`;
+  return `${tag} ${REG32.map((n, i) => `${n}=${(r.regs[i] >>> 0).toString(16)}`).join(' ')} fl=${(r.eflags >>> 0).toString(16)} sum=${(r.checksum >>> 0).toString(16)}${r.tag ? ` eip=${(r.eip >>> 0).toString(16)} err=${r.err}` : ''}`;
+}
+
+/** Differences between v86's record (expected) and ours, masked; [] when they agree. */
+function compare(s: Snippet, v86: DiffRecord, got: DiffRecord): string[] {
+  const want = expectedFixup(s, v86);
+  const ignore = new Set(V86_KNOWN.filter((k) => k.applies(s, want, got)).flatMap((k) => k.ignore));
+  const out: string[] = [];
+  const h = (v: number) => (v >>> 0).toString(16);
+  if (!ignore.has('tag') && want.tag !== got.tag) {
+    out.push(`outcome ${want.tag ? `#${want.tag & 0xff}` : 'ok'} != ${got.tag ? `#${got.tag & 0xff}` : 'ok'}`);
+    return out;
+  }
+  const zf = (want.eflags & 0x40) !== 0 && (got.eflags & 0x40) !== 0;
+  if (!ignore.has('regs')) {
+    for (let i = 0; i < 8; i++) {
+      if (i === s.undefRegIfZf && zf) continue;
+      const m = ~s.undefRegBits.filter(([r]) => r === i).reduce((a, [, bits]) => a | bits, 0);
+      if (((want.regs[i] ^ got.regs[i]) & m) !== 0) out.push(`${REG32[i]} ${h(want.regs[i])} != ${h(got.regs[i])}`);
+    }
+  }
+  const fm = COMPARED_FLAGS & ~s.undefFlags;
+  if (!ignore.has('eflags') && ((want.eflags ^ got.eflags) & fm) !== 0) {
+    out.push(`eflags ${h(want.eflags & fm)} != ${h(got.eflags & fm)} (differ ${h((want.eflags ^ got.eflags) & fm)})`);
+  }
+  if (want.dses !== got.dses || want.fsgs !== got.fsgs) out.push(`ds|es ${h(want.dses)} != ${h(got.dses)}, fs|gs ${h(want.fsgs)} != ${h(got.fsgs)}`);
+  if (!ignore.has('checksum') && want.checksum !== got.checksum) out.push(`memory checksum ${h(want.checksum)} != ${h(got.checksum)}`);
+  if (want.tag !== 0) {
+    if (!ignore.has('eip') && want.eip !== got.eip) out.push(`pushed eip ${h(want.eip)} != ${h(got.eip)}`);
+    if (!ignore.has('err') && want.err !== got.err) out.push(`error code ${h(want.err)} != ${h(got.err)}`);
+  }
+  return out;
+}
+
+describe.runIf(haveNasm())('differential: our CPU against v86', () => {
+  const snippets = makeSnippets(SEED, PER_ROW);
+  let image: Uint8Array;
+  let ref: DiffRecord[] = [];
+  let refDone = false;
+
+  beforeAll(async () => {
+    image = assemble(kernelSource(snippets, SEED));
+    const r = await runV86(image, { until: DONE_MARK, timeoutMs: 30_000 });
+    const p = parseRecords(r.serial.bytes, r.serial.length);
+    ref = p.records;
+    refDone = p.done;
+  });
+
+  it('v86 runs every generated snippet to a record (the harness works)', () => {
+    expect(refDone).toBe(true);
+    expect(ref.length).toBe(snippets.length);
+    // Every row of the table the generator covers shows up, and some snippets fault.
+    expect(new Set(snippets.map((s) => s.row.index)).size).toBeGreaterThan(250);
+    expect(ref.filter((r) => r.tag !== 0).length).toBeGreaterThan(10);
+  });
+
+  it('the harness sees plain register arithmetic exactly (v86 checked against JS)', () => {
+    // ADD Gv,Ev / SUB / XOR register forms with 32-bit operands: recompute the result.
+    let checked = 0;
+    for (const s of snippets) {
+      const b = s.bytes;
+      if (b.length !== 2 || ![0x03, 0x2b, 0x33].includes(b[0]) || b[1] >> 6 !== 3) continue;
+      const g = (b[1] >> 3) & 7, e = b[1] & 7;
+      const before = (s as unknown as { _build: { regs: number[] } })._build.regs;
+      const x = before[g] | 0, y = before[e] | 0;
+      const want = b[0] === 0x03 ? (x + y) | 0 : b[0] === 0x2b ? (x - y) | 0 : x ^ y;
+      expect(ref[s.index].regs[g] | 0, s.text).toBe(want);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(3);
+  });
+
+  it('our Machine agrees with v86 on every snippet (undefined flags masked)', async () => {
+    const r = await runOurs(image, { until: DONE_MARK, timeoutMs: 40_000, chunk: 1_000_000 });
+    const ours = parseRecords(r.serial.bytes, r.serial.length);
+    const perForm = new Map<string, { failed: number; total: number; example: string }>();
+    const failures: string[] = [];
+    for (const s of snippets) {
+      const key = s.row.source.split(/\s+/).slice(0, 4).join(' ');
+      const e = perForm.get(key) ?? { failed: 0, total: 0, example: '' };
+      e.total++;
+      perForm.set(key, e);
+      const got = ours.records[s.index];
+      const diffs = got ? compare(s, ref[s.index], got) : ['no record (the run stopped before this snippet)'];
+      if (diffs.length === 0) continue;
+      e.failed++;
+      const line = `#${s.index} ${s.text}: ${diffs.join('; ')}\n    v86:  ${describeRecord(ref[s.index])}${got ? `\n    ours: ${describeRecord(got)}` : ''}`;
+      if (!e.example) e.example = `#${s.index} ${s.text}: ${diffs.join('; ')}`;
+      failures.push(line);
+    }
+    const entries: DigestEntry[] = [...perForm].map(([what, e]) => ({ what, ...e }));
+    const failedForms = entries.filter((e) => e.failed > 0).length;
+    writeDigestSection('differential', `Differential vs v86 (seed ${SEED}, ${snippets.length} snippets): ${failures.length} failing, in ${failedForms} forms`,
+      'npx vitest run tests/x86/differential.test.ts', entries,
+      'Example format: `#snippet form [bytes] (sem): field v86 != ours`. The snippet kernel: tests/support/x86gen.ts (kernelSource).');
+    expect(ours.done, `our run ended early after ${ours.records.length} of ${snippets.length} records`).toBe(true);
+    expect(failures.slice(0, 15), `${failures.length} of ${snippets.length} snippets differ`).toEqual([]);
+  });
+});

@@ -1,0 +1,188 @@
+/*
+ * Control transfer: Jcc, JMP and CALL (relative, indirect, far), RET/RETF, LOOP/LOOPE/
+ * LOOPNE/JCXZ, INT n/INT3/INTO and IRET. Near transfers are done here: the target is
+ * EIP (already advanced past the instruction) plus the displacement, truncated to 16 bits
+ * with a 16-bit operand size, and checked against the CS limit (#GP(0)) before anything
+ * changes. Far transfers, interrupts and IRET belong to system.ts (privilege checks, call
+ * gates, ring switches); after them the CPU refreshes its cached views (afterSystem).
+ * Next: string.ts.
+ */
+
+import type { Cpu } from '../cpu';
+import type { HandlerFactory, Insn } from '../decoder';
+import * as opcodesModule from '../opcodes';
+import * as flagsModule from '../flags';
+import * as sys from '../system';
+import { SoftKind } from '../system';
+import * as operandModule from './operand';
+
+// Imported bindings copied to module constants: some module loaders turn every read
+// of an imported name into a getter call, too slow for the per-instruction paths.
+const { OF } = opcodesModule;
+const { getOF, getZF, testCC } = flagsModule;
+const { readE } = operandModule;
+
+function jumpTo(c: Cpu, target: number): void {
+  if (target > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.eip = target;
+}
+
+function jcc32(c: Cpu, i: Insn): void {
+  if (testCC(c, i.aux)) jumpTo(c, (c.eip + i.imm) >>> 0);
+}
+function jcc16(c: Cpu, i: Insn): void {
+  if (testCC(c, i.aux)) jumpTo(c, (c.eip + i.imm) & 0xffff);
+}
+/** The two most common conditions get their own handlers. */
+function jz32(c: Cpu, i: Insn): void {
+  if (getZF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0);
+}
+function jnz32(c: Cpu, i: Insn): void {
+  if (getZF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0);
+}
+function jmpRel32(c: Cpu, i: Insn): void { jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jmpRel16(c: Cpu, i: Insn): void { jumpTo(c, (c.eip + i.imm) & 0xffff); }
+function jmpE32(c: Cpu, i: Insn): void { jumpTo(c, readE(c, i, 4) >>> 0); }
+function jmpE16(c: Cpu, i: Insn): void { jumpTo(c, readE(c, i, 2)); }
+
+function callRel32(c: Cpu, i: Insn): void {
+  const t = (c.eip + i.imm) >>> 0;
+  if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.push32(c.eip);
+  c.eip = t;
+}
+function callRel16(c: Cpu, i: Insn): void {
+  const t = (c.eip + i.imm) & 0xffff;
+  if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.push16(c.eip);
+  c.eip = t;
+}
+function callE32(c: Cpu, i: Insn): void {
+  const t = readE(c, i, 4) >>> 0;
+  if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.push32(c.eip);
+  c.eip = t;
+}
+function callE16(c: Cpu, i: Insn): void {
+  const t = readE(c, i, 2);
+  if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.push16(c.eip);
+  c.eip = t;
+}
+
+function ret32(c: Cpu, i: Insn): void {
+  const t = c.peekStack(0, 4) >>> 0;
+  if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.addSp(4 + i.imm);
+  c.eip = t;
+}
+function ret16(c: Cpu, i: Insn): void {
+  const t = c.peekStack(0, 2);
+  if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
+  c.addSp(2 + i.imm);
+  c.eip = t;
+}
+
+// ---- far transfers (system.ts) ------------------------------------------------------------
+function jmpFarAp(c: Cpu, i: Insn): void {
+  sys.farJump(c, i.imm2, o32(i) ? i.imm >>> 0 : i.imm & 0xffff, o32(i));
+  c.afterSystem();
+}
+function callFarAp(c: Cpu, i: Insn): void {
+  sys.farCall(c, i.imm2, o32(i) ? i.imm >>> 0 : i.imm & 0xffff, o32(i));
+  c.afterSystem();
+}
+/** Reads the m16:16 / m16:32 far pointer operand into farOff / farSel. */
+let farOff = 0, farSel = 0;
+function readFarPtr(c: Cpu, i: Insn): void {
+  const off = i.ea(c, i);
+  const size = o32(i) ? 4 : 2;
+  farOff = size === 4 ? c.readMem32(i.seg, off) >>> 0 : c.readMem16(i.seg, off);
+  const next = (i.pfx & 2) !== 0 ? (off + size) | 0 : (off + size) & 0xffff;
+  farSel = c.readMem16(i.seg, next);
+}
+function jmpFarM(c: Cpu, i: Insn): void {
+  readFarPtr(c, i);
+  sys.farJump(c, farSel, farOff, o32(i));
+  c.afterSystem();
+}
+function callFarM(c: Cpu, i: Insn): void {
+  readFarPtr(c, i);
+  sys.farCall(c, farSel, farOff, o32(i));
+  c.afterSystem();
+}
+function retf(c: Cpu, i: Insn): void {
+  sys.farReturn(c, o32(i), i.imm & 0xffff);
+  c.afterSystem();
+}
+function iret(c: Cpu, i: Insn): void {
+  sys.iret(c, o32(i));
+  c.afterSystem();
+}
+
+function o32(i: Insn): boolean {
+  return (i.pfx & 1) !== 0;
+}
+
+// ---- LOOP family (the counter is CX or ECX by address size) -------------------------------
+function loopCommon(c: Cpu, i: Insn, cond: number): void {
+  const r = c.regs;
+  let n: number;
+  if ((i.pfx & 2) !== 0) { n = (r[1] - 1) | 0; r[1] = n; }
+  else { n = (r[1] - 1) & 0xffff; r[1] = (r[1] & ~0xffff) | n; }
+  if (n === 0) return;
+  if (cond === 1 && getZF(c) === 0) return;
+  if (cond === 2 && getZF(c) !== 0) return;
+  jumpTo(c, o32(i) ? (c.eip + i.imm) >>> 0 : (c.eip + i.imm) & 0xffff);
+}
+function loop(c: Cpu, i: Insn): void { loopCommon(c, i, 0); }
+function loope(c: Cpu, i: Insn): void { loopCommon(c, i, 1); }
+function loopne(c: Cpu, i: Insn): void { loopCommon(c, i, 2); }
+function jcxz(c: Cpu, i: Insn): void {
+  const n = (i.pfx & 2) !== 0 ? c.regs[1] : c.regs[1] & 0xffff;
+  if (n === 0) jumpTo(c, o32(i) ? (c.eip + i.imm) >>> 0 : (c.eip + i.imm) & 0xffff);
+}
+
+// ---- software interrupts --------------------------------------------------------------------
+function intN(c: Cpu, i: Insn): void {
+  sys.deliverSoftware(c, i.imm & 0xff, c.eip, SoftKind.IntN);
+  c.afterSystem();
+}
+function int3(c: Cpu): void {
+  sys.deliverSoftware(c, 3, c.eip, SoftKind.Int3);
+  c.afterSystem();
+}
+function into(c: Cpu): void {
+  if (getOF(c) === 0) return;
+  sys.deliverSoftware(c, 4, c.eip, SoftKind.Into);
+  c.afterSystem();
+}
+void OF;
+
+export const CONTROL_FACTORIES: Record<string, HandlerFactory> = {
+  jcc: (row, i, o32v) => {
+    i.aux = row.byte & 15;
+    const short = row.operands[0] === 'Jb';
+    // Jb with 16-bit operand size wraps IP at 64 KiB, as Jz does.
+    if (!o32v) return jcc16;
+    if (i.aux === 4) return jz32;
+    if (i.aux === 5) return jnz32;
+    void short;
+    return jcc32;
+  },
+  jmp: (row, i, o32v) => {
+    if (row.operands[0][0] === 'J') return o32v ? jmpRel32 : jmpRel16;
+    return o32v ? jmpE32 : jmpE16;
+  },
+  call: (row, _i, o32v) => {
+    if (row.operands[0][0] === 'J') return o32v ? callRel32 : callRel16;
+    return o32v ? callE32 : callE16;
+  },
+  ret: (_row, _i, o32v) => (o32v ? ret32 : ret16),
+  retf: () => retf,
+  iret: () => iret,
+  jmp_far: (row) => (row.operands[0] === 'Ap' ? jmpFarAp : jmpFarM),
+  call_far: (row) => (row.operands[0] === 'Ap' ? callFarAp : callFarM),
+  loop: () => loop, loope: () => loope, loopne: () => loopne, jcxz: () => jcxz,
+  int: () => intN, int3: () => int3, into: () => into,
+};
