@@ -8,10 +8,8 @@ type HookCall<K extends keyof LabTestHook> = LabTestHook[K] extends (...a: infer
 export class LabPage {
   constructor(readonly page: Page) {}
 
-  /** Opens the lab with a clean localStorage and waits until a guest is loaded. */
+  /** Opens the lab and waits until a guest is loaded (each test has a fresh context, so localStorage starts empty). */
   async open(guest = 'demo'): Promise<void> {
-    await this.page.goto('/');
-    await this.page.evaluate(() => localStorage.clear());
     await this.page.goto('/');
     await this.page.waitForFunction(() => window.__lab !== undefined);
     await this.hook('ready');

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import type {} from '../src/testhook'; // declares window.__lab
 
 const PORT = 4188;
 const seconds = Number(process.argv[2] ?? 10);

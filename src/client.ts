@@ -39,7 +39,8 @@ export interface GuestFiles {
   lines: [number, number][];
 }
 
-const base = import.meta.env.BASE_URL + 'guests/';
+/** Relative to the page, so the lab works under any base path. */
+const base = 'guests/';
 
 export async function listGuests(): Promise<GuestEntry[]> {
   const r = await fetch(base + 'guests.json');

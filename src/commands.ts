@@ -18,14 +18,14 @@ export interface Command {
   perform: () => void | Promise<unknown>;
 }
 
-const paused = (s: SessionState) => s.machineId !== null && s.runState === 'paused';
+const paused = (s: SessionState) => s.machineId !== null && (s.runState === 'paused' || s.runState === 'halted');
 const plain = (e: KeyboardEvent) => !e.ctrlKey && !e.altKey && !e.metaKey;
 
 export const COMMANDS: Command[] = [
   {
     name: 'runPause', label: 'Run / Pause', key: 'F5',
     keyTest: (e) => e.key === 'F5' && plain(e) && !e.shiftKey,
-    enabled: (s) => s.machineId !== null && (s.runState === 'paused' || s.runState === 'running'),
+    enabled: (s) => s.machineId !== null && s.runState !== 'stopped',
     perform: () => (useSession.getState().runState === 'running' ? c.pause() : c.run()),
   },
   { name: 'step', label: 'Step', key: 'F11', keyTest: (e) => e.key === 'F11' && plain(e) && !e.shiftKey, enabled: paused, perform: () => c.step(1) },

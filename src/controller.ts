@@ -58,8 +58,20 @@ export async function start(): Promise<void> {
   startPump();
 }
 
+let booting: Promise<void> = Promise.resolve();
+
+/** Resolves when no boot is in progress (the test hook waits on it). */
+export function bootDone(): Promise<void> {
+  return booting;
+}
+
 /** Creates a machine for a guest (destroying the current one). */
-export async function boot(guestId: string): Promise<void> {
+export function boot(guestId: string): Promise<void> {
+  booting = booting.then(() => bootNow(guestId));
+  return booting;
+}
+
+async function bootNow(guestId: string): Promise<void> {
   await attempt('boot', async () => {
     const entry = useSession.getState().guests.find((g) => g.id === guestId);
     if (!entry) throw new Error(`no guest named ${guestId}`);

@@ -50,6 +50,7 @@ export function installTestHook(): void {
   window.__lab = {
     async ready() {
       for (let i = 0; i < 1000 && useSession.getState().regs === null; i++) await new Promise((r) => setTimeout(r, 10));
+      await c.bootDone();
       await c.settle();
     },
     boot: (id) => settled(c.boot(id)),

@@ -24,15 +24,16 @@ export type MachineId = number;
 /**
  * A machine's run state. Transitions:
  *
- *            run()                 HLT with IF=0 (nothing can wake it)
+ *            run()                 HLT that nothing scheduled can wake
  *   paused ---------> running ---------------------------------------> halted
  *     ^  <---------     |   \       triple fault, CPU error, debug exit
  *     |   pause(),      |    `---------------------------------------> stopped
  *     |   breakpoint,   |
  *     |   run-until hit |                 reset() from any state -> paused
- *     `-----------------'
- * step*() and runUntil() are allowed only from `paused` (the machine is `running` while
- * they work); `halted` and `stopped` accept only reset() and destroy() (and reads).
+ *     `-----------------'                 typed input: halted -> paused
+ * run(), step*() and runUntil() are allowed from `paused` and `halted` (the machine checks
+ * again whether anything can wake the CPU; it is `running` while they work); `stopped`
+ * accepts only reset() and destroy() (and reads).
  */
 export type RunState = 'paused' | 'running' | 'halted' | 'stopped';
 
@@ -248,7 +249,8 @@ export type RunUntil =
   | { kind: 'event'; kinds: number[] }
   | { kind: 'console'; text: string }
   | { kind: 'cycles'; cycles: number }
-  | { kind: 'address'; address: number };
+  /** Until EIP reaches a linear address (in the address space `cr3`, when given). */
+  | { kind: 'address'; address: number; cr3?: number };
 
 export interface LabApi {
   info(): LabInfo;

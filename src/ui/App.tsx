@@ -10,6 +10,7 @@ import { CodeView } from './CodeView';
 import { ConsoleView } from './ConsoleView';
 import { CpuView } from './CpuView';
 import { CrashReport, Help } from './Dialogs';
+import { Guard } from './Guard';
 import { MemoryView } from './MemoryView';
 import { PageTablesView } from './PageTablesView';
 import { Toolbar } from './Toolbar';
@@ -29,16 +30,16 @@ export function App() {
       <Toolbar />
       <main className="layout">
         <ConsoleView />
-        <CodeView />
-        <CpuView />
-        <MemoryView />
+        <Guard name="Code" area="code"><CodeView /></Guard>
+        <Guard name="CPU" area="cpu"><CpuView /></Guard>
+        <Guard name="Memory" area="memory"><MemoryView /></Guard>
         <section className="panel bottom">
           <div className="tabs">
             {TABS.map(([id, label]) => (
               <button key={id} type="button" className={tab === id ? 'tab on' : 'tab'} data-testid={`tab-${id}`} onClick={() => useSelection.setState({ bottomTab: id })}>{label}</button>
             ))}
           </div>
-          {tab === 'trace' ? <TraceView /> : <PageTablesView />}
+          <Guard name={tab === 'trace' ? 'Trace' : 'Page tables'}>{tab === 'trace' ? <TraceView /> : <PageTablesView />}</Guard>
         </section>
       </main>
       <CrashReport />

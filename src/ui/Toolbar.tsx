@@ -23,7 +23,11 @@ export function Toolbar() {
       <select value={guestId} onChange={(e) => void boot(e.target.value)} data-testid="guest-select" aria-label="guest">
         {s.guests.map((g) => <option key={g.id} value={g.id}>{g.title}</option>)}
       </select>
-      <span className="badge" data-testid="mode">{s.mode}</span>
+      <select value={s.mode} data-testid="mode" aria-label="mode" onChange={() => undefined} title="How the guest kernel runs: natively, or under a hypervisor">
+        {(['native', 'xen', 'vmi'] as const).map((m) => (
+          <option key={m} value={m} disabled={!s.info?.modes.includes(m)}>{m === 'native' ? 'native' : m === 'xen' ? 'xen (paravirtual)' : 'vmi (VMware ROM)'}</option>
+        ))}
+      </select>
       {COMMANDS.filter((c) => c.name !== 'help').map((c) => (
         <button key={c.name} type="button" data-testid={`cmd-${c.name}`} disabled={!c.enabled(session)} title={`${c.label} (${c.key})`} onClick={() => void c.perform()}>
           {c.name === 'runPause' ? (s.runState === 'running' ? 'Pause' : 'Run') : c.label}
@@ -31,7 +35,7 @@ export function Toolbar() {
       ))}
       <span className="stepn">
         <input value={n} onChange={(e) => setN(e.target.value)} size={7} aria-label="instructions to step" data-testid="stepn-count" />
-        <button type="button" data-testid="cmd-stepN" disabled={s.runState !== 'paused'} onClick={() => { const k = parseInt(n, 10); if (k > 0) void step(k); }}>Step N</button>
+        <button type="button" data-testid="cmd-stepN" disabled={s.runState === 'running' || s.runState === 'stopped'} onClick={() => { const k = parseInt(n, 10); if (k > 0) void step(k); }}>Step N</button>
       </span>
       <select
         value={s.speed.kind === 'full' ? 'full' : String(s.speed.stepsPerSecond)} data-testid="speed" aria-label="speed"

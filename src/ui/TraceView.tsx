@@ -23,7 +23,7 @@ export function TraceView() {
   const [height, setHeight] = useState(300);
 
   const source = paused && frozen ? frozen : rows;
-  const visible = useMemo(() => (hidden.length ? source.filter((r) => !hidden.includes(r.kind)) : source), [source, hidden]);
+  const visible = useMemo(() => (hidden.length ? source.filter((r) => !hidden.includes(r.kind)) : source), [source, hidden, version]);
   const total = visible.length;
   const follow = !paused;
   const maxTop = Math.max(0, total * ROW_H - height);
@@ -53,7 +53,7 @@ export function TraceView() {
     <div className="trace" data-testid="trace">
       <div className="trace-left">
         <div className="bar">
-          <label><input type="checkbox" checked={paused} data-testid="trace-pause" onChange={(e) => { setFrozen(e.target.checked ? rows : null); useTrace.setState({ paused: e.target.checked }); }} /> pause</label>
+          <label><input type="checkbox" checked={paused} data-testid="trace-pause" onChange={(e) => { setFrozen(e.target.checked ? rows.slice() : null); useTrace.setState({ paused: e.target.checked }); }} /> pause</label>
           <button type="button" onClick={exportCsv} data-testid="trace-export">Export CSV</button>
           <span className="dim">{total.toLocaleString('en-US')} shown{lost ? `, ${lost.toLocaleString('en-US')} lost to the ring` : ''}</span>
         </div>

@@ -153,6 +153,21 @@ describe('16550 UART', () => {
     expect(uart.overruns).toBe(0);
   });
 
+  it('delivers a long paste complete and in order', () => {
+    const { uart, clock, advance } = rig();
+    init(uart, 0x07);
+    const bytes = Array.from({ length: 10_000 }, (_, i) => (i * 7) & 0xff);
+    uart.typeBytes(bytes);
+    const got: number[] = [];
+    while (got.length < bytes.length) {
+      advance(clock.now() + 16 * 8681);
+      while (uart.in8(LSR) & 1) got.push(uart.in8(THR));
+    }
+    expect(got).toEqual(bytes);
+    expect(uart.inputQueued).toBe(0);
+    expect(uart.overruns).toBe(0);
+  });
+
   it('with FIFOs off holds one byte', () => {
     const { uart, advance } = rig();
     init(uart, 0x00);

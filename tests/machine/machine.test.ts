@@ -112,6 +112,22 @@ describe('machine', () => {
       expect(exit.cycles - before).toBeLessThan(3 * 8681 + 2_000);
     });
 
+    it('steps out of HLT: time skips to the timer event and the interrupt is delivered', () => {
+      const m = new Machine({ memoryMiB: 4 });
+      m.boot(image(nasm(IRQ_KERNEL)));
+      while (!m.cpu.halted) m.step();
+      const before = m.cpu.cycles;
+      expect(m.pic.acks[0]).toBe(0);
+      const exit = m.step();
+      expect(exit.kind).toBe('budget');
+      expect(m.pic.acks[0]).toBe(1);
+      expect(m.cpu.halted).toBe(false);
+      expect(m.cpu.cycles - before).toBeGreaterThan(90_000); // about one 1 kHz period
+      expect(m.cpu.cycles - before).toBeLessThan(101_000);
+      // EIP is now the first instruction of the IRQ0 handler (pushad).
+      expect(m.cpu.readLinear(m.cpu.linearEip(), 1)?.[0]).toBe(0x60);
+    });
+
     it('reports a HLT with interrupts off as halted', () => {
       const m = new Machine({ memoryMiB: 4 });
       m.boot(image(nasm(`${FIXTURES}/halt.asm`)));
@@ -227,6 +243,21 @@ describe('machine', () => {
       const r = small.restore(a.snapshot());
       expect(r.ok).toBe(false);
       expect(small.restore({ format: 'nope' } as never).ok).toBe(false);
+
+      // A corrupt snapshot is refused before anything changes: b goes on exactly like its twin c.
+      const b = bootIrq(), c = bootIrq();
+      b.run(1_500_000);
+      c.run(1_500_000);
+      const bad = a.snapshot();
+      (bad.clock as { events: { name: string }[] }).events[0].name = 'bogus';
+      expect(b.restore(bad)).toEqual({ ok: false, error: expect.stringMatching(/bogus/) });
+      const badRam = a.snapshot();
+      badRam.ram.frames[0] = 1 << 30;
+      expect(b.restore(badRam)).toEqual({ ok: false, error: expect.stringMatching(/beyond/) });
+      const endB = runUntil(b, { max: 100_000_000 }).exit;
+      const endC = runUntil(c, { max: 100_000_000 }).exit;
+      expect(endB.cycles).toBe(endC.cycles);
+      expect(b.readConsole(0).text).toBe(c.readConsole(0).text);
     });
   });
 });

@@ -12,6 +12,7 @@
  *   dword ds|es<<16, fs|gs<<16   the data segment selectors
  *   dword checksum   of the 2 KiB scratch area the snippet's memory operands point into
  *   dword eip, err   for an exception: the pushed EIP and error code (0 otherwise)
+ *   dword cr2        the page-fault address register (set by the last #PF)
  *
  * and "DIFFDONE\n" after the last one. The same image runs in v86 and in our Machine;
  * tests/x86/differential.test.ts compares the records, masking the flags the manual leaves
@@ -33,11 +34,12 @@ export const LOAD_ADDR = 0x100000;
 export const KSTACK = 0x2f0000;
 /** The harness's variables (one page of their own). */
 export const VARS = 0x2e0000;
-export const SCRATCH = 0x300000;
+/** The scratch area straddles a page boundary (0x301000), so split accesses are exercised. */
+export const SCRATCH = 0x300e00;
 export const SCRATCH_SIZE = 0x800;
 /** ESP at the start of every snippet: inside the scratch area, so pushes are checksummed. */
 export const SNIP_ESP = SCRATCH + 0x600;
-export const RECORD_DWORDS = 15;
+export const RECORD_DWORDS = 16;
 export const RECORD_BYTES = RECORD_DWORDS * 4;
 export const DONE_MARK = 'DIFFDONE\n';
 const RF_BIT = 0x10000;
@@ -116,7 +118,17 @@ interface Build {
   /** A target label the snippet must be able to reach: 'after' (past the skip byte). */
   needsTarget: boolean;
   targetFixups: Array<{ at: 'reg' | 'mem'; reg?: number; addr?: number }>;
+  /** Set when this snippet's memory operand aims at the page-fault region instead. */
+  faultTarget: number | null;
 }
+
+/**
+ * The page-fault region of the paging kernel: 0x302000 present and writable, 0x303000 not
+ * present, 0x304000 present but read-only (CR0.WP is on, so ring-0 writes fault too).
+ */
+export const FAULT_REGION = 0x302000;
+/** Rows whose setup stores data at the memory operand: never aimed at the fault region. */
+const NO_FAULT_SEMS = new Set(['bound', 'lxs', 'call', 'jmp', 'lar', 'lsl', 'verr', 'verw', 'popf', 'ret', 'enter', 'leave']);
 
 const le = (v: number, n: number): number[] => Array.from({ length: n }, (_, i) => (v >>> (8 * i)) & 0xff);
 
@@ -132,7 +144,7 @@ function immSize(code: string, opsize: number): number {
 /** Emits a memory ModRM (+SIB, displacement) whose effective address is SCRATCH + off. */
 function memModrm(b: Build, regField: number, off: number): number[] {
   const rng = b.rng;
-  const target = SCRATCH + off;
+  const target = b.faultTarget ?? SCRATCH + off;
   const free = (r: number) => r !== 4 && !b.pinned.has(r);
   const kind = rng.int(5);
   if (kind === 0) {
@@ -184,11 +196,11 @@ function memModrm(b: Build, regField: number, off: number): number[] {
 }
 
 /** Builds one snippet for `row`, or null when this draw cannot be made safe. */
-export function makeSnippet(row: OpcodeRow, rng: Rng, index: number): Snippet {
+export function makeSnippet(row: OpcodeRow, rng: Rng, index: number, faultChance = 0): Snippet {
   const b: Build = {
     rng, regs: Array.from({ length: 8 }, () => rng.value()), flags: 0, stores: [], prefixes: [], body: [],
     opsize: 32, pinned: new Set([4]), undef: row.flagsUndefined, undefRegIfZf: -1, undefRegBits: [], boundOut: null, notes: [],
-    needsTarget: false, targetFixups: [],
+    needsTarget: false, targetFixups: [], faultTarget: null,
   };
   b.regs[4] = SNIP_ESP;
   b.flags = 2 | (rng.u32() & (CF | PF | AF | ZF | SF | OF)) | (rng.chance(0.2) ? DF : 0);
@@ -257,6 +269,11 @@ export function makeSnippet(row: OpcodeRow, rng: Rng, index: number): Snippet {
 
   let modrm: number[] = [];
   let memOff = 0x100 + rng.int(0x200);
+  if (faultChance > 0 && useMem && !NO_FAULT_SEMS.has(sem) && rng.chance(faultChance)) {
+    // Near the edges of the not-present and read-only pages, some straddling them.
+    b.faultTarget = rng.pick([0x302ff8, 0x303ff8, 0x304100]) + rng.int(16);
+    b.notes.push(`memory operand at ${b.faultTarget.toString(16)} (fault region)`);
+  }
   if (row.ext !== -1) {
     if (ops.some((o) => o.startsWith('E') || o.startsWith('M'))) {
       if (useMem) {
@@ -300,7 +317,7 @@ export function makeSnippet(row: OpcodeRow, rng: Rng, index: number): Snippet {
     imms.push(...le(v, n));
   }
   // Moffs: the address of the operand.
-  for (const o of ops) if (o === 'Ob' || o === 'Ov') imms.push(...le(SCRATCH + memOff, 4));
+  for (const o of ops) if (o === 'Ob' || o === 'Ov') imms.push(...le(b.faultTarget ?? SCRATCH + memOff, 4));
   if (ops.includes('CL')) countValue = b.regs[1] & 0xff;
 
   // Case rules on counts, dividends and stacks.
@@ -380,11 +397,11 @@ function buildOf(s: Snippet): Build {
 }
 
 /** Makes `perRow` snippets for every differential row, deterministically from `seed`. */
-export function makeSnippets(seed: number, perRow: number): Snippet[] {
+export function makeSnippets(seed: number, perRow: number, faultChance = 0): Snippet[] {
   const rng = new Rng(seed);
   const out: Snippet[] = [];
   for (const row of differentialRows()) {
-    for (let k = 0; k < perRow; k++) out.push(makeSnippet(row, rng, out.length));
+    for (let k = 0; k < perRow; k++) out.push(makeSnippet(row, rng, out.length, faultChance));
   }
   return out;
 }
@@ -392,9 +409,22 @@ export function makeSnippets(seed: number, perRow: number): Snippet[] {
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 
 /** The kernel's NASM source: header, harness, then one block per snippet. */
-export function kernelSource(snippets: Snippet[], seed: number): string {
+export interface KernelOptions {
+  /**
+   * Turn paging on first: identity-mapped 4 KiB pages for 0..8 MiB, except that linear
+   * 0x301000 (the scratch area's second page) maps to physical 0x501000, so an access that
+   * straddles 0x301000 touches two unrelated frames.
+   */
+  paging?: boolean;
+}
+
+export const PAGE_DIR = 0x2d0000;
+export const ALIAS_LINEAR = 0x301000;
+export const ALIAS_PHYSICAL = 0x501000;
+
+export function kernelSource(snippets: Snippet[], seed: number, opts: KernelOptions = {}): string {
   const L: string[] = [];
-  L.push(`; differential test kernel, generated (seed ${seed}, ${snippets.length} snippets)`);
+  L.push(`; differential test kernel, generated (seed ${seed}, ${snippets.length} snippets${opts.paging ? ', paging on' : ''})`);
   L.push('bits 32', `org ${hex(LOAD_ADDR)}`);
   L.push(`KSTACK equ ${hex(KSTACK)}`, `SCRATCH equ ${hex(SCRATCH)}`, `SCRATCH_DWORDS equ ${SCRATCH_SIZE / 4}`);
   L.push(`mb: dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)`, `    dd mb, ${hex(LOAD_ADDR)}, load_end, bss_end, start`);
@@ -426,6 +456,32 @@ start:
     add esi, 16
     loop .idt
     lidt [idt_desc]
+    cld
+${opts.paging ? `    mov edi, ${hex(PAGE_DIR + 0x1000)}      ; two page tables: identity 0..8 MiB
+    mov eax, 3
+    mov ecx, 2048
+.pt:
+    mov [edi], eax
+    add eax, 0x1000
+    add edi, 4
+    dec ecx
+    jnz .pt
+    mov dword [${hex(PAGE_DIR + 0x1000 + (ALIAS_LINEAR >>> 12) * 4)}], ${hex(ALIAS_PHYSICAL | 3)}
+    mov dword [${hex(PAGE_DIR + 0x1000 + ((FAULT_REGION + 0x1000) >>> 12) * 4)}], 0     ; not present
+    mov dword [${hex(PAGE_DIR + 0x1000 + ((FAULT_REGION + 0x2000) >>> 12) * 4)}], ${hex((FAULT_REGION + 0x2000) | 1)} ; read-only
+    mov edi, ${hex(PAGE_DIR)}
+    xor eax, eax
+    mov ecx, 1024
+    rep stosd
+    mov dword [${hex(PAGE_DIR)}], ${hex(PAGE_DIR + 0x1000 + 3)}
+    mov dword [${hex(PAGE_DIR + 4)}], ${hex(PAGE_DIR + 0x2000 + 3)}
+    mov eax, ${hex(PAGE_DIR)}
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80010000      ; PG, and WP: ring-0 writes to read-only pages fault
+    mov cr0, eax
+    jmp .paged
+.paged:` : ''}
     jmp snip_0
 
 ; fill the scratch area from seed EAX (an LCG), for every snippet
@@ -538,9 +594,12 @@ dump_common:
     call putd
     mov eax, [rec_err]
     call putd
+    mov eax, cr2
+    call putd
     jmp [resume]
 
 done:
+    cld                     ; the last snippet may have left DF set
     mov esi, done_msg
 .d: lodsb
     test al, al
@@ -611,6 +670,7 @@ export interface DiffRecord {
   checksum: number;
   eip: number;
   err: number;
+  cr2: number;
 }
 
 /** Splits the serial stream into records (stops at the DONE mark or at a partial record). */
@@ -622,7 +682,7 @@ export function parseRecords(bytes: Uint8Array, length: number): { records: Diff
   const isMark = (p: number) => p + mark.length <= length && [...mark].every((c, i) => bytes[p + i] === c.charCodeAt(0));
   while (at + RECORD_BYTES <= length && !isMark(at)) {
     const d = (k: number) => dv.getUint32(at + 4 * k, true);
-    records.push({ tag: d(0), regs: [1, 2, 3, 4, 5, 6, 7, 8].map(d), eflags: d(9), dses: d(10), fsgs: d(11), checksum: d(12), eip: d(13), err: d(14) });
+    records.push({ tag: d(0), regs: [1, 2, 3, 4, 5, 6, 7, 8].map(d), eflags: d(9), dses: d(10), fsgs: d(11), checksum: d(12), eip: d(13), err: d(14), cr2: d(15) });
     at += RECORD_BYTES;
   }
   return { records, done: isMark(at) };

@@ -201,6 +201,17 @@ class Assembly {
     strict: false,
   };
 
+  /** One encoder environment, updated for each instruction (no allocation per instruction). */
+  private readonly encodeEnv: EncodeEnv = {
+    bits: 16,
+    here: { n: 0n, sec: 0, unk: false },
+    evaluate: (e) => this.eval(e),
+    absolute: (v) => this.absolute(v),
+    floor: 0,
+    final: false,
+    warn: (col, msg) => this.report(col, msg, 'warning'),
+  };
+
   private eval(e: Expr): Value {
     this.evalEnv.strict = this.final;
     return evaluate(e, this.evalEnv);
@@ -338,7 +349,7 @@ class Assembly {
       for (let k = 0; k < shown; k++) hex += (bytes[k] ?? 0).toString(16).padStart(2, '0').toUpperCase();
       if (n > shown) hex += '...';
     } else if (n > 0) hex = `<res ${n.toString(16).toUpperCase()}h>`;
-    this.listing.push(`${String(s.line).padStart(6)} ${addr.padEnd(8)} ${hex.padEnd(24)} ${s.text}`);
+    this.listing.push(`${String(s.line).padStart(6)} ${addr.padEnd(8)} ${hex.padEnd(24)} ${s.text}`.trimEnd());
   }
 
   private addrText(): string {
@@ -347,6 +358,10 @@ class Assembly {
   }
 
   private stmt(s: Stmt, idx: number): void {
+    if (s.body.k === 'none' && !s.label) {
+      if (this.final) this.listing.push(`${String(s.line).padStart(6)} ${''.padEnd(33)} ${s.text}`.trimEnd());
+      return;
+    }
     const addr = this.final ? this.addrText() : '';
     if (s.label) {
       if (s.body.k === 'equ') {
@@ -356,6 +371,7 @@ class Assembly {
         return;
       }
       if (s.body.k !== 'struc') this.define(s.label, this.here(), 'label', s.labelCol);
+      if (s.orphan) this.report(s.labelCol, `label '${s.label}' alone on a line without a colon might be in error`, 'warning');
     }
     let times = 1;
     if (s.times) times = this.count(s.times, 'times count', s.times.col);
@@ -394,28 +410,15 @@ class Assembly {
           return 0;
         }
         const start = this.here();
-        const here: Value = { n: start.n + BigInt(out.length), sec: start.sec, unk: false };
-        const env: EncodeEnv = {
-          bits: this.bits,
-          here,
-          evaluate: (e) => this.eval(e),
-          absolute: (v) => this.absolute(v),
-          floor: out.length === 0 ? this.floors[idx] : 0,
-          final: this.final,
-          warn: (col, msg) => this.report(col, msg, 'warning'),
-        };
-        // `$` inside the instruction is its own address
-        const saved = this.offsets[this.sec];
-        const savedAbs = this.abs.at;
-        if (this.abs.on) this.abs.at = here.n;
-        else this.offsets[this.sec] = Number(here.n);
-        try {
-          const bytes = encode(env, body);
-          for (const b of bytes) out.push(b);
-        } finally {
-          this.offsets[this.sec] = saved;
-          this.abs.at = savedAbs;
-        }
+        const env = this.encodeEnv;
+        env.here = { n: start.n + BigInt(out.length), sec: start.sec, unk: false };
+        env.bits = this.bits;
+        env.floor = out.length === 0 ? this.floors[idx] : 0;
+        env.final = this.final;
+        // `$` stays the start of the statement (as in NASM, `times 2 jmp $` jumps back to the
+        // first copy); `here` is where this copy really is, for relative displacements
+        const bytes = encode(env, body);
+        for (const b of bytes) out.push(b);
         return 0;
       }
       case 'data':

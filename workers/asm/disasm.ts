@@ -320,7 +320,7 @@ function readEa(r: Reader, mod: number, rm: number, asz: number, seg: string): s
     let disp = 0;
     if (mod === 1) disp = (r.u8() << 24) >> 24;
     else if (mod === 2) disp = (r.u16() << 16) >> 16;
-    return `[${pre}${EA16[rm]}${mod === 0 ? '' : signedHex(disp)}]`;
+    return `[${pre}${oddDisp(mod, disp, rm === 6, 'word')}${EA16[rm]}${mod === 0 ? '' : signedHex(disp)}]`;
   }
   let base = rm;
   let index = -1;
@@ -344,10 +344,22 @@ function readEa(r: Reader, mod: number, rm: number, asz: number, seg: string): s
   }
   let s = '';
   if (base >= 0) s += R32[base];
-  if (index >= 0) s += (s ? '+' : '') + R32[index] + (scale > 1 || base < 0 ? `*${scale}` : '');
-  if (!s) return `[${pre}${hex(disp)}]`;
+  // NASM would turn a lone eax*1 or eax*2 into a base register: say nosplit to keep it
+  if (index >= 0) s += (s ? '+' : scale <= 2 ? 'nosplit ' : '') + R32[index] + (scale > 1 || base < 0 ? `*${scale}` : '');
+  // a ModRM address with no registers is a 32-bit displacement (unlike the moffs forms)
+  if (!s) return `[${pre}dword ${hex(disp)}]`;
   if (hasDisp) s += signedHex(disp);
-  return `[${pre}${s}]`;
+  return `[${pre}${base >= 0 ? oddDisp(mod, disp, base === 5, 'dword') : ''}${s}]`;
+}
+
+/**
+ * Marks a displacement NASM would not choose (disp32 holding a small number, disp8 of 0 on
+ * a base that needs none) with `dword`/`byte`, so the text reassembles to the same bytes.
+ */
+function oddDisp(mod: number, disp: number, bpBase: boolean, wide: string): string {
+  if (mod === 2 && disp >= -128 && disp <= 127) return wide + ' ';
+  if (mod === 1 && disp === 0 && !bpBase) return 'byte ';
+  return '';
 }
 
 /** Disassembles a block of code. */

@@ -10,7 +10,7 @@
  * `/` and `%` are unsigned, `//` and `%%` signed, as in NASM. Next: preprocessor.ts.
  */
 
-import { Tk, type Token } from './lexer';
+import { BAD_NUMBER, Tk, type Token } from './lexer';
 
 export type Expr =
   | { k: 'num'; v: bigint; col: number }
@@ -134,6 +134,7 @@ export class ExprParser {
     this.pos++;
     switch (t.k) {
       case Tk.Num:
+        if (t.str === BAD_NUMBER) throw new AsmError(t.col, `bad number '${t.s}'`);
         return { k: 'num', v: t.num, col: t.col };
       case Tk.Str:
         return { k: 'num', v: t.num, col: t.col };

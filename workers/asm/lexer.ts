@@ -37,6 +37,9 @@ export interface Token {
   str: string;
 }
 
+/** Marks (in Token.str) a Num token whose text is not a valid number. */
+export const BAD_NUMBER = '\0bad';
+
 export class LexError {
   constructor(readonly col: number, readonly message: string) {}
 }
@@ -292,8 +295,10 @@ export function lex(line: string, colBase = 0): Token[] {
       while (j < n && /[0-9a-zA-Z_.]/.test(line[j])) j++;
       const t = tok(Tk.Num, line.slice(i, j), col, ws);
       const v = parseNumber(t.s);
-      if (v === null) throw new LexError(col, `bad number '${t.s}'`);
-      t.num = v;
+      // a malformed number is kept as a token (macros may paste it into a good one, as in
+      // `0x %+ 10`); the expression parser reports it if it is ever evaluated
+      if (v === null) t.str = BAD_NUMBER;
+      else t.num = v;
       out.push(t);
       i = j;
     } else if (isIdStart(c)) {

@@ -117,6 +117,8 @@ export interface Stmt extends Origin {
   body: StmtBody;
   /** the text (for the listing) */
   text: string;
+  /** a bare word on its own line, taken as a label (probably a misspelt instruction) */
+  orphan?: boolean;
 }
 
 const DATA_WIDTH: Record<string, number> = { db: 1, dw: 2, dd: 4, dq: 8 };
@@ -196,6 +198,7 @@ export class Parser {
         const name = t0.s.startsWith('$') ? t0.s.slice(1) : t0.s;
         st.label = this.qualify(name);
         st.labelCol = t0.col;
+        if (!colon && !nextIsEqu && n === 1) st.orphan = true;
         if (!name.startsWith('.') && !name.startsWith('..@')) this.base = name;
         i = colon ? 2 : 1;
       }

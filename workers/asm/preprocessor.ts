@@ -89,7 +89,7 @@ export class Preprocessor {
   private idefs = new Map<string, SMacro>();
   private macros = new Map<string, MMacro[]>();
   private stack: Source[] = [];
-  private cond: { state: Cond; elseSeen: boolean }[] = [];
+  private cond: { state: Cond; elseSeen: boolean; at?: Origin }[] = [];
   private skipping = 0;
   private uid = 0;
   private ctxStack: { name: string; id: number }[] = [];
@@ -136,7 +136,11 @@ export class Preprocessor {
         break;
       }
     }
-    if (this.cond.length > 0) this.error(0, 'missing %endif at end of input');
+    if (this.cond.length > 0) {
+      const open = this.cond[this.cond.length - 1].at;
+      if (open) this.where = open;
+      this.error(0, `missing %endif for this %if (the input ends inside it)`);
+    }
     return { lines: this.out, files: this.files };
   }
 
@@ -291,12 +295,14 @@ export class Preprocessor {
 
     const ex = this.expand(this.mangleContext(toks), new Set(), 0);
     if (ex.length === 0) {
+      // keep comment lines of the source files for the listing (not those of macro bodies)
+      if (toks.length === 0 && !this.stack.some((s) => s.ctx !== null || s.isRep)) this.out.push({ toks: [], file, line, text: text.trimEnd(), fromMacro: false });
       return;
     }
     // multi-line macro invocation: `name args` or `label: name args`
     let at = 0;
     if (ex.length >= 3 && ex[0].k === Tk.Id && ex[1].k === Tk.Op && ex[1].s === ':' && ex[2].k === Tk.Id && this.findMacroName(ex[2].s)) {
-      this.emit(ex.slice(0, 2), file, line);
+      this.emit(ex.slice(0, 2), file, line, text);
       at = 2;
     }
     const head = ex[at];
@@ -304,13 +310,15 @@ export class Preprocessor {
       this.invoke(head, ex.slice(at + 1), file, line);
       return;
     }
-    this.emit(at ? ex.slice(at) : ex, file, line);
+    this.emit(at ? ex.slice(at) : ex, file, line, at ? '' : text);
   }
 
-  private emit(toks: Token[], file: string, line: number): void {
+  private emit(toks: Token[], file: string, line: number, raw: string): void {
     this.emitted++;
     const fromMacro = this.stack.some((s) => s.ctx !== null);
-    this.out.push({ toks, file, line, text: untokenize(toks), fromMacro });
+    // the listing shows the line as written, or as expanded when a macro made it
+    const text = fromMacro ? untokenize(toks) : raw.trimEnd();
+    this.out.push({ toks, file, line, text, fromMacro });
   }
 
   private findMacroName(name: string): MMacro[] | undefined {
@@ -480,7 +488,7 @@ export class Preprocessor {
           return true;
         }
         const v = this.test(kind, toks) !== neg;
-        this.cond.push({ state: v ? Cond.Active : Cond.Waiting, elseSeen: false });
+        this.cond.push({ state: v ? Cond.Active : Cond.Waiting, elseSeen: false, at: this.where });
         if (!v) this.skipping++;
         return true;
       }
@@ -713,9 +721,22 @@ export class Preprocessor {
         this.error(col, `${dir} without %macro`);
         return;
       case '%unmacro':
-      case '%unimacro':
-        if (args[0]) this.macros.delete(dir === '%unimacro' ? '\0' + args[0].s.toLowerCase() : args[0].s);
+      case '%unimacro': {
+        // removes the definition with this parameter specification (N, N-M, N-*)
+        const key = args[0] ? (dir === '%unimacro' ? '\0' + args[0].s.toLowerCase() : args[0].s) : '';
+        const spec = /^(\d+)(?:-(\d+|\*))?/.exec(args.slice(1).map((t) => t.s).join(''));
+        const list = this.macros.get(key);
+        if (!list || !spec) {
+          this.error(col, `${dir} needs a macro name and its parameter count`);
+          return;
+        }
+        const min = Number(spec[1]);
+        const max = spec[2] === undefined ? min : spec[2] === '*' ? Infinity : Number(spec[2]);
+        const rest = list.filter((m) => !(m.min === min && m.max === max));
+        if (rest.length) this.macros.set(key, rest);
+        else this.macros.delete(key);
         return;
+      }
       case '%rep': {
         const n = this.evalNumber(args, col);
         const count = n < 0n ? 0 : Number(n > 1_000_000n ? 1_000_000n : n);

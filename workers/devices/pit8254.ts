@@ -84,10 +84,11 @@ export class PitCounter {
   startValue = 65536;
   /** Counting is armed (a count has been loaded; for modes 1 and 5, a trigger arrived). */
   armed = false;
-  /** Mode 1/5 waiting for a gate trigger; modes 0/4 after the terminal count (one-shot done). */
+  /** The GATE input (counters 0 and 1 are tied high in the PC; counter 2 follows port 0x61 bit 0). */
   gate = 1;
-  /** CE value frozen while GATE is low in modes 0, 2, 3, 4. */
+  /** CE value frozen while GATE is low in modes 0, 2, 3, 4 (-1: counting), and OUT meanwhile. */
   frozen = -1;
+  frozenOut = 1;
   nullCount = true;
   /** OUT level while not counting (set by the control word). */
   idleOut = 1;
@@ -145,7 +146,7 @@ export class PitCounter {
   outAt(tick: number): number {
     this.settle(tick);
     if (!this.armed || tick < this.startTick) return this.mode === 0 && this.armed ? 0 : this.idleOut;
-    if (this.frozen >= 0) return this.mode === 0 || this.mode === 1 ? (this.frozen === 0 ? 1 : 0) : 1;
+    if (this.frozen >= 0) return this.frozenOut;
     const k = tick - this.startTick;
     switch (this.mode) {
       case 0:
@@ -199,7 +200,7 @@ export class PitCounter {
   }
 
   /** Control word for this counter (not a latch command). */
-  control(cw: number, tick: number): void {
+  control(cw: number): void {
     this.controlWord = cw & 0x3f;
     this.access = ((cw & CW_RW) >> 4) as Access;
     let mode = (cw & CW_MODE) >> 1;
@@ -215,7 +216,6 @@ export class PitCounter {
     this.pendingN = 0;
     this.nullCount = true;
     this.idleOut = mode === 0 ? 0 : 1; // mode 0 drops OUT on the control word, the others raise it
-    void tick;
   }
 
   /** A byte written to the counter's port. */
@@ -234,7 +234,7 @@ export class PitCounter {
           // Mode 0: writing the first byte stops the count.
           if (this.mode === 0 && this.armed) {
             this.frozen = this.ceAt(tick);
-            this.idleOut = 0;
+            this.frozenOut = 0; // and OUT goes low at once
           }
         } else {
           this.writeByte = Byte.Lsb;
@@ -264,7 +264,10 @@ export class PitCounter {
     this.startValue = n;
     this.startTick = tick + 1;
     this.armed = true;
-    if (this.gate === 0 && this.mode !== 1 && this.mode !== 5) this.frozen = n;
+    if (this.gate === 0 && this.mode !== 1 && this.mode !== 5) {
+      this.frozen = n;
+      this.frozenOut = this.mode === 0 ? 0 : 1;
+    }
   }
 
   /** GATE input change (counter 2 through port 0x61; counters 0 and 1 are tied high). */
@@ -286,6 +289,8 @@ export class PitCounter {
         this.frozen = -1;
       }
     } else if (this.armed && this.mode !== 1 && this.mode !== 5) {
+      // GATE low: modes 0 and 4 pause with OUT as it is; modes 2 and 3 force OUT high.
+      this.frozenOut = this.mode === 2 || this.mode === 3 ? 1 : this.outAt(tick);
       this.frozen = this.ceAt(tick);
     }
   }
@@ -328,7 +333,7 @@ export class PitCounter {
     return {
       mode: this.mode, access: this.access, bcd: this.bcd, reload: this.reload, n: this.n,
       startTick: this.startTick, startValue: this.startValue, armed: this.armed, gate: this.gate,
-      frozen: this.frozen, nullCount: this.nullCount, idleOut: this.idleOut, pendingN: this.pendingN, switchTick: this.switchTick,
+      frozen: this.frozen, frozenOut: this.frozenOut, nullCount: this.nullCount, idleOut: this.idleOut, pendingN: this.pendingN, switchTick: this.switchTick,
       writeByte: this.writeByte, readByte: this.readByte, latched: this.latched,
       latchedStatus: this.latchedStatus, lsbWritten: this.lsbWritten, controlWord: this.controlWord,
     };
@@ -343,7 +348,7 @@ export class PitCounter {
     this.mode = n('mode'); this.access = n('access') as Access; this.bcd = s.bcd === true;
     this.reload = n('reload'); this.n = n('n'); this.startTick = n('startTick');
     this.startValue = n('startValue'); this.armed = s.armed === true; this.gate = n('gate');
-    this.frozen = n('frozen'); this.nullCount = s.nullCount === true; this.idleOut = n('idleOut');
+    this.frozen = n('frozen'); this.frozenOut = n('frozenOut'); this.nullCount = s.nullCount === true; this.idleOut = n('idleOut');
     this.pendingN = n('pendingN'); this.switchTick = n('switchTick'); this.writeByte = n('writeByte') as Byte;
     this.readByte = n('readByte') as Byte; this.latched = n('latched');
     this.latchedStatus = n('latchedStatus'); this.lsbWritten = n('lsbWritten');
@@ -440,7 +445,7 @@ export class Pit8254 implements IoDevice, TimerEvent {
         return;
       }
       if ((value & CW_RW) === 0) this.counters[sc].latch(tick);
-      else this.counters[sc].control(value, tick);
+      else this.counters[sc].control(value);
       if (sc === 0) this.sync0(tick);
       return;
     }

@@ -124,6 +124,8 @@ export class Uart16550 implements IoDevice {
   timeoutPending = false;
   /** Host input waiting to enter the receiver. */
   private input: number[] = [];
+  /** Index in `input` of the next byte to send. */
+  private inputHead = 0;
   private irqLevel = 0;
   /** Counters: bytes sent and received, receiver overruns, interrupts raised. */
   txBytes = 0;
@@ -165,25 +167,32 @@ export class Uart16550 implements IoDevice {
 
   /** Queues host input (the lab's keyboard) to arrive on the receive line. */
   typeBytes(bytes: ArrayLike<number>): void {
-    const wasIdle = this.input.length === 0;
+    const wasIdle = this.inputQueued === 0;
     for (let i = 0; i < bytes.length; i++) this.input.push(bytes[i] & 0xff);
-    if (wasIdle && this.input.length > 0) this.clock.schedule(this.rxEvent, this.clock.now() + this.charCycles());
+    if (wasIdle && this.inputQueued > 0) this.clock.schedule(this.rxEvent, this.clock.now() + this.charCycles());
   }
 
   /** Bytes typed but not yet received by the UART. */
   get inputQueued(): number {
-    return this.input.length;
+    return this.input.length - this.inputHead;
   }
 
   /** rxEvent: one character time has passed, the next typed byte arrives (if there is room). */
   private receiveNext(): void {
-    if (this.input.length === 0) return;
+    if (this.inputQueued === 0) return;
     if (this.mcr & MCR_LOOP) {
       // In loopback the receiver listens to the transmitter only: the line waits.
     } else if (this.rxCount < this.capacity) {
-      this.receive(this.input.shift() as number);
+      this.receive(this.input[this.inputHead++]);
+      if (this.inputHead === this.input.length) {
+        this.input.length = 0;
+        this.inputHead = 0;
+      } else if (this.inputHead >= 4096) {
+        this.input.splice(0, this.inputHead); // a long paste: drop what has been received
+        this.inputHead = 0;
+      }
     }
-    if (this.input.length > 0) this.clock.schedule(this.rxEvent, this.clock.now() + this.charCycles());
+    if (this.inputQueued > 0) this.clock.schedule(this.rxEvent, this.clock.now() + this.charCycles());
   }
 
   /** A character has been assembled by the receiver. */
@@ -399,7 +408,7 @@ export class Uart16550 implements IoDevice {
       kind: 'uart', ier: this.ier, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, msr: this.msr, scr: this.scr,
       dll: this.dll, dlm: this.dlm, fcr: this.fcr, rx: Array.from(this.rx), rxHead: this.rxHead,
       rxCount: this.rxCount, threPending: this.threPending, timeoutPending: this.timeoutPending,
-      input: this.input.slice(), irqLevel: this.irqLevel, txBytes: this.txBytes, rxBytes: this.rxBytes,
+      input: this.input.slice(this.inputHead), irqLevel: this.irqLevel, txBytes: this.txBytes, rxBytes: this.rxBytes,
       overruns: this.overruns, irqRaised: this.irqRaised,
     };
   }
@@ -416,7 +425,7 @@ export class Uart16550 implements IoDevice {
     this.scr = n('scr'); this.dll = n('dll'); this.dlm = n('dlm'); this.fcr = n('fcr');
     this.rx.set((s.rx as number[]).slice(0, FIFO_SIZE)); this.rxHead = n('rxHead'); this.rxCount = n('rxCount');
     this.threPending = s.threPending === true; this.timeoutPending = s.timeoutPending === true;
-    this.input = (s.input as number[]).slice(); this.irqLevel = n('irqLevel');
+    this.input = (s.input as number[]).slice(); this.inputHead = 0; this.irqLevel = n('irqLevel');
     this.txBytes = n('txBytes'); this.rxBytes = n('rxBytes'); this.overruns = n('overruns'); this.irqRaised = n('irqRaised');
   }
 }

@@ -18,7 +18,7 @@
  *      |              ^  ^                                 |  |  |
  *      |              |  +-- budget, breakpoint, request --+  |  |
  *      |              |                                       |  |
- *      |   typeInput() or an event scheduled                  |  |
+ *      |   typeInput()                                        |  |
  *      |              |                                       |  |
  *      |            Halted  <--- HLT that nothing will wake --+  |
  *      |                                                         |
@@ -40,7 +40,7 @@ import { PortBus } from '../devices/iobus';
 import { PicPair } from '../devices/pic8259';
 import { Pit8254 } from '../devices/pit8254';
 import { Uart16550 } from '../devices/uart16550';
-import { Clock } from './clock';
+import { Clock, CPU_HZ } from './clock';
 import { loadKernel, MULTIBOOT_BOOTLOADER_MAGIC, writeBootInfo, type LoadedKernel, type LoadOptions } from './multiboot';
 import { checkPackedRam, packRam, unpackRam, type PackedRam } from './snapshot';
 
@@ -124,6 +124,8 @@ export class Machine {
   private stopReason = '';
   private readonly powerOnDevices: MachineSnapshot['devices'];
   private bootRecord: { image: Uint8Array; options: BootOptions } | null = null;
+  /** False until anything writes RAM: a fresh machine need not clear its (untouched) RAM. */
+  private ramUsed = false;
 
   constructor(config: MachineConfig = {}) {
     const mib = config.memoryMiB ?? 64;
@@ -153,6 +155,7 @@ export class Machine {
    */
   boot(image: Uint8Array, options: BootOptions = {}): BootResult {
     this.powerOn();
+    this.ramUsed = true;
     const loaded = loadKernel(this.mem, image, options);
     if (!loaded.ok) {
       this.bootRecord = null;
@@ -182,7 +185,8 @@ export class Machine {
 
   /** Everything to its power-on state: RAM cleared, CPU reset, devices and clock as new. */
   private powerOn(): void {
-    this.mem.u8.fill(0);
+    if (this.ramUsed) this.mem.u8.fill(0);
+    this.ramUsed = false;
     this.cpu.reset();
     this.cpu.cycles = 0;
     this.cpu.instructions = 0;
@@ -284,11 +288,16 @@ export class Machine {
       if (cpu.halted) {
         const ifSet = (cpu.getEflags() & IF_FLAG) !== 0;
         if (!ifSet) return this.halt(start, 'HLT with interrupts disabled (IF=0): nothing can wake the CPU');
-        if (!this.pic.pending()) {
+        // Skip from event to event until one raises an interrupt (at most one virtual second:
+        // a timer whose IRQ is masked would otherwise tick forever).
+        while (!this.pic.pending()) {
           if (this.clock.nextAt === Infinity) return this.halt(start, 'HLT with no device event scheduled: waiting for input');
+          if (this.clock.nextAt > start + CPU_HZ) {
+            cpu.cycles = start + CPU_HZ;
+            return this.pause({ kind: 'budget' }, start);
+          }
           cpu.cycles = Math.max(cpu.cycles, this.clock.nextAt);
           this.clock.runDue();
-          if (!this.pic.pending()) return this.pause({ kind: 'budget' }, start);
         }
       }
       this.state = RunState.Running;
@@ -429,7 +438,8 @@ export class Machine {
       this.console.restore(undo.console);
       return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
-    unpackRam(s.ram, this.mem.u8);
+    unpackRam(s.ram, this.mem.u8, this.ramUsed);
+    this.ramUsed = true;
     this.cpu.restore(s.cpu);
     const trace = this.cpu.trace;
     trace.clear();

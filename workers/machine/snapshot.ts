@@ -54,9 +54,14 @@ export function checkPackedRam(packed: PackedRam, size: number): void {
   for (const f of packed.frames) if (f >= nFrames) throw new Error(`snapshot: RAM frame ${f} is beyond this machine's RAM`);
 }
 
-/** Unpacks into `ram` (cleared first). Throws, before writing anything, on a packing that does not fit. */
-export function unpackRam(packed: PackedRam, ram: Uint8Array): void {
+/**
+ * Unpacks into `ram`, which is cleared first unless the caller knows it is still all zero
+ * (the first write to each page of a fresh buffer makes the host commit it: 64 MiB of it
+ * costs far more than the copy).
+ * Throws, before writing anything, on a packing that does not fit.
+ */
+export function unpackRam(packed: PackedRam, ram: Uint8Array, clear = true): void {
   checkPackedRam(packed, ram.length);
-  ram.fill(0);
+  if (clear) ram.fill(0);
   packed.frames.forEach((f, i) => ram.set(packed.data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), f * PAGE_SIZE));
 }

@@ -183,7 +183,9 @@ export class LabSession implements LabApi {
       const info = stepOverInfo(bytes, this.default32(slot));
       if (!info.over) return this.step(id, 1);
       const target = (slot.target.cpu.eip + info.length) >>> 0;
-      return await this.runUntil(id, { kind: 'address', address: (slot.target.cpu.segBase[1] + target) >>> 0 }, 2_000_000_000);
+      // the same code may run in another process first: only this address space counts
+      const cr3 = slot.target.cpu.cr0 & 0x80000000 ? slot.target.cpu.cr3 >>> 0 : undefined;
+      return await this.runUntil(id, { kind: 'address', address: (slot.target.cpu.segBase[1] + target) >>> 0, cr3 }, 2_000_000_000);
     } catch (e) {
       return fail(`step over: ${message(e)}`);
     }
@@ -223,7 +225,10 @@ export class LabSession implements LabApi {
         if (exit.kind === 'requested' && slot.eventHit) {
           return ok(this.settle(slot, { kind: 'budget' }, { reason: 'event', message: 'Stopped at the event.', eip: cpu.eip, cycles: cpu.cycles }));
         }
-        if (exit.kind === 'breakpoint' && tempBreakpoint >= 0 && this.linearEip(slot) === tempBreakpoint) {
+        if (exit.kind === 'breakpoint' && until.kind === 'address' && this.linearEip(slot) === until.address >>> 0 &&
+            until.cr3 !== undefined && cpu.cr3 >>> 0 !== until.cr3 >>> 0) {
+          exit = { kind: 'budget' }; // reached in another address space: keep going
+        } else if (exit.kind === 'breakpoint' && tempBreakpoint >= 0 && this.linearEip(slot) === tempBreakpoint) {
           return ok(this.settle(slot, { kind: 'budget' }, { reason: 'step', message: 'Stepped over.', eip: cpu.eip, cycles: cpu.cycles }));
         }
         if (exit.kind !== 'budget' && exit.kind !== 'requested') {
@@ -305,6 +310,11 @@ export class LabSession implements LabApi {
     return this.guard(id, 'type', (slot) => {
       if (typeof text !== 'string') return fail('type: expected text');
       slot.target.typeInput(text);
+      if (slot.state === 'halted') {
+        // a CPU waiting in HLT for input can run again
+        slot.state = 'paused';
+        this.report(slot, { reason: 'pause', message: 'Input arrived: the machine can run again.', eip: slot.target.cpu.eip >>> 0, cycles: slot.target.cpu.cycles });
+      }
       return ok(undefined);
     });
   }
@@ -442,7 +452,6 @@ export class LabSession implements LabApi {
   /** Why `what` is not allowed now, or null when it is. */
   private refuse(slot: Slot, what: string): string | null {
     if (slot.state === 'running') return `${what}: the machine is already running (pause it first)`;
-    if (slot.state === 'halted') return `${what}: the machine has halted with interrupts off; reset it`;
     if (slot.state === 'stopped') return `${what}: the machine has stopped; reset it`;
     return null;
   }
@@ -471,7 +480,7 @@ export class LabSession implements LabApi {
     switch (exit.kind) {
       case 'halted':
         slot.state = 'halted';
-        r = { ...base, reason: 'halted', message: `The CPU halted with interrupts disabled at ${hex(cpu.eip)}: nothing can wake it. Reset to start again.` };
+        r = { ...base, reason: 'halted', message: `The CPU halted at ${hex(cpu.eip)} and nothing scheduled can wake it (interrupts off, or waiting for input).` };
         break;
       case 'breakpoint':
         slot.state = 'paused';

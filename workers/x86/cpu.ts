@@ -22,15 +22,14 @@
  * Next: decoder.ts.
  */
 
-import { Ev, TraceBuffer, type TraceRecord } from '../trace/trace';
+import { TraceBuffer, type TraceRecord } from '../trace/trace';
 import type { InterruptLine, IoBus } from './bus';
 import { PAGE_SHIFT, type PhysicalMemory } from './memory';
 import * as opcodesModule from './opcodes';
 import * as flagsModule from './flags';
 import { decode, Insn, type CodeReader } from './decoder';
-import {
-  Mmu, READ_MASK_SUP, READ_MASK_USER, TLB_VALID, WRITE_MASK_SUP, WRITE_MASK_USER,
-} from './paging';
+import { Mmu } from './paging';
+import * as pagingModule from './paging';
 import * as sys from './system';
 import { installHandlers } from './ops/registry';
 
@@ -38,6 +37,7 @@ import { installHandlers } from './ops/registry';
 // of an imported name into a getter call, too slow for the per-instruction paths.
 const { CF, DF, IF, OSZAPC, TF } = opcodesModule;
 const { getCF, materialise, statusFlags } = flagsModule;
+const { READ_MASK_SUP, READ_MASK_USER, TLB_VALID, WRITE_MASK_SUP, WRITE_MASK_USER } = pagingModule;
 
 export const enum Stop { Budget = 0, Halted = 1, Breakpoint = 2, Requested = 3, TripleFault = 4, Error = 5 }
 
@@ -591,12 +591,14 @@ export class Cpu implements CodeReader {
     this.fpLen = Math.min(4096, csLim - this.fpBase + 1);
     const rec = arr[pageOff];
     if (rec !== null) return rec;
-    const i = new Insn();
-    decode(this, d === 1, i);
+    // Decode into the scratch record; keep a copy only if it lies wholly in this page.
+    const sc = this.scratch;
+    decode(this, d === 1, sc);
     this.decodes++;
-    if (pageOff + i.len <= this.fpLen) {
-      arr[pageOff] = i;
-    }
+    if (pageOff + sc.len > this.fpLen) return sc;
+    const i = new Insn();
+    i.copyFrom(sc);
+    arr[pageOff] = i;
     return i;
   }
 
@@ -750,13 +752,8 @@ export class Cpu implements CodeReader {
       if (e === this.fault) this.stop('error', `fault ${this.fault.vector} escaped exception delivery`, Stop.Error);
       else this.internalError(e);
     }
-    if (this.halted && this.stopInfo === null && this.trace.counts[Ev.TripleFault] > this.tripleSeen) {
-      this.tripleSeen = this.trace.counts[Ev.TripleFault];
-      this.stop('tripleFault', `triple fault (exception ${vector})`, Stop.TripleFault);
-    }
     this.afterSystem();
   }
-  private tripleSeen = 0;
 
   private internalError(e: unknown): Stop {
     const msg = e instanceof Error ? `${e.message}` : String(e);

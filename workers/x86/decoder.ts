@@ -55,6 +55,13 @@ export class Insn {
   aux = 0;
   /** Index of the opcode-table row (for the disassembly view and errors). */
   row = -1;
+
+  copyFrom(o: Insn): void {
+    this.handler = o.handler; this.ea = o.ea; this.len = o.len; this.pfx = o.pfx;
+    this.reg = o.reg; this.rm = o.rm; this.mem = o.mem; this.base = o.base; this.index = o.index;
+    this.scale = o.scale; this.disp = o.disp; this.seg = o.seg; this.imm = o.imm; this.imm2 = o.imm2;
+    this.aux = o.aux; this.row = o.row;
+  }
 }
 
 export function udHandler(cpu: Cpu): void {

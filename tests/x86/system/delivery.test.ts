@@ -88,6 +88,18 @@ describe('protected mode: ring changes through the TSS', () => {
     expect(stackDwords(cpu, 3)[2]).toBe(0x2 | NT | TF | 0x1);
   });
 
+  it('an expand-down stack segment: offsets above the limit are the valid ones', () => {
+    const cpu = fakeWorld(0);
+    cpu.segAttr[SS] = 0x4096; // B=1, present, writable expand-down data
+    cpu.segLimit[SS] = 0xfff;
+    cpu.regs[4] = 0x2000;
+    deliverExternal(cpu, 0x20);
+    expect(cpu.regs[4]).toBe(0x2000 - 12);
+    cpu.regs[4] = 0x1008;
+    cpu.eip = 0x12345;
+    expect(faultOf(() => deliverSoftware(cpu, 0x20, 0x12347, SoftKind.Int1))).toEqual([Vec.SS, 0]);
+    expect(cpu.regs[4]).toBe(0x1008);
+  });
   it('a conforming handler runs at the interrupted CPL without a stack switch', () => {
     const cpu = fakeWorld(3);
     setGate(cpu.mem, 0x30, Sel.conforming0, Acc.intGate32, 0x5000);

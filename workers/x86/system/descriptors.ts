@@ -213,9 +213,15 @@ export function writeFrame(cpu: SysCpu, base: number, limit: number, attr: numbe
   size: number, supervisor: boolean, ssErr: number): number {
   const mask = stackMask(attr);
   const n = frameLen;
-  for (let i = 0; i < n; i++) {
-    const off = (esp - (i + 1) * size) & mask;
-    if (!inLimit(attr, limit, off, size)) fault(cpu, Vec.SS, ssErr);
+  const low = (esp - n * size) & mask;
+  if ((low >>> 0) + n * size - 1 <= (mask >>> 0) && (attr & 0x1c) !== 0x14) {
+    // The common case, one contiguous range: one check.
+    if (!inLimit(attr, limit, low, n * size)) fault(cpu, Vec.SS, ssErr);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const off = (esp - (i + 1) * size) & mask;
+      if (!inLimit(attr, limit, off, size)) fault(cpu, Vec.SS, ssErr);
+    }
   }
   for (let i = 0; i < n; i++) {
     const lin = (base + ((esp - (i + 1) * size) & mask)) | 0;

@@ -11,7 +11,8 @@
  *   - and, by design of the i486, SGDT, SIDT, SLDT, STR, SMSW and PUSHF work at any ring,
  *     reading the real values (the instruction handlers read the fields directly).
  * Those last two facts are why a ring-1 guest kernel cannot be virtualized by trapping
- * alone, and why Xen and VMI change the kernel instead. Next: ../system.ts, the index.
+ * alone, and why Xen and VMI change the kernel instead. Next: ../ops/sys.ts, the handlers
+ * that decode these instructions and call in here.
  */
 
 import { Ev } from '../../trace/trace';

@@ -1,0 +1,99 @@
+/*
+ * The decoder against the opcode table and against ndisasm (a reference disassembler used
+ * only by tests): every row has a handler factory, and for every row and a spread of ModRM
+ * forms the decoder's instruction length equals ndisasm's, in 16- and 32-bit code.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ATTR_FPU, EXT_NONE, EXT_R, OPCODE_ROWS, lookupRow } from '../../../workers/x86/opcodes';
+import { HANDLER_FACTORIES } from '../../../workers/x86/ops/registry';
+import { decode, Insn, udHandler, type CodeReader } from '../../../workers/x86/decoder';
+
+class Bytes implements CodeReader {
+  constructor(readonly b: Uint8Array) {}
+  codeByte(k: number): number { return this.b[k] ?? 0x90; }
+  raise(v: number): never { throw new Error(`raise ${v}`); }
+}
+
+function decodedLength(bytes: Uint8Array, def32: boolean): number {
+  const i = new Insn();
+  decode(new Bytes(bytes), def32, i);
+  return i.len;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'x86dec-'));
+function ndisasmLength(bytes: Uint8Array, bits: 16 | 32): number {
+  const f = join(dir, 'i.bin');
+  writeFileSync(f, Uint8Array.from([...bytes, 0x90, 0x90, 0x90, 0x90]));
+  const out = execFileSync('/usr/bin/ndisasm', ['-b', String(bits), f], { encoding: 'utf8' });
+  const offsets = out.split('\n').filter((l) => /^[0-9A-F]{8}\s/.test(l)).map((l) => parseInt(l.slice(0, 8), 16));
+  return offsets[1];
+}
+
+/** Encodings to try for one row: opcode bytes, ModRM variants, then filler for disp/imm. */
+function encodings(row: (typeof OPCODE_ROWS)[number]): Uint8Array[] {
+  const op = row.map === 2 ? [0x0f, row.byte] : [row.byte];
+  const tail = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x08];
+  if (row.ext === EXT_NONE) return [Uint8Array.from([...op, ...tail])];
+  const reg = row.ext === EXT_R ? 2 : row.ext;
+  const memOnly = row.operands.some((o) => o[0] === 'M');
+  const forms = [
+    [0x05, ...tail], // mod 0, rm 5: disp32 (32-bit) / [di] (16-bit)
+    [0x06, ...tail], // mod 0, rm 6: [esi] / disp16
+    [0x44, 0x24, ...tail], // mod 1, SIB
+    [0x80, ...tail], // mod 2, rm 0
+    [0x04, 0x25, ...tail], // SIB with no base: disp32
+  ];
+  if (!memOnly) forms.push([0xc1, ...tail]);
+  return forms.map(([m, ...rest]) => Uint8Array.from([...op, (m & 0xc7) | (reg << 3), ...rest]));
+}
+
+describe('opcode table', () => {
+  it('has a handler factory for every semantic key', () => {
+    const missing = [...new Set(OPCODE_ROWS.map((r) => r.sem))].filter((s) => HANDLER_FACTORIES[s] === undefined);
+    expect(missing).toEqual([]);
+  });
+
+  it('resolves every row back from its encoding', () => {
+    for (const r of OPCODE_ROWS) {
+      const reg = r.ext >= 0 && r.ext < 8 ? r.ext : 0;
+      const back = lookupRow(r.map, r.byte + (r.plusR && r.byte !== 0x90 ? 1 : 0), reg);
+      expect(back?.sem, r.source).toBe(r.plusR && r.byte === 0x90 ? 'xchg' : r.sem);
+    }
+  });
+
+  it('decodes undefined opcodes to #UD', () => {
+    const i = new Insn();
+    decode(new Bytes(Uint8Array.from([0x0f, 0xff])), true, i);
+    expect(i.handler).toBe(udHandler);
+    decode(new Bytes(Uint8Array.from([0xfe, 0x38])), true, i); // FE /7
+    expect(i.handler).toBe(udHandler);
+    decode(new Bytes(Uint8Array.from([0x8d, 0xc0])), true, i); // LEA with a register operand
+    expect(i.handler).toBe(udHandler);
+    decode(new Bytes(Uint8Array.from([0xf0, 0x01, 0xc0])), true, i); // LOCK on a register destination
+    expect(i.handler).toBe(udHandler);
+  });
+});
+
+describe.runIf(existsSync('/usr/bin/ndisasm'))('instruction lengths agree with ndisasm', () => {
+  for (const bits of [32, 16] as const) {
+    it(`${bits}-bit code, every row`, () => {
+      const bad: string[] = [];
+      for (const row of OPCODE_ROWS) {
+        if ((row.attrs & ATTR_FPU) !== 0) continue; // ndisasm decodes x87 register forms differently; same lengths for memory forms
+        for (const enc of encodings(row)) {
+          for (const prefix of [[], [0x66], [0x67]]) {
+            const b = Uint8Array.from([...prefix, ...enc]);
+            const ours = decodedLength(b, bits === 32);
+            const ref = ndisasmLength(b, bits);
+            if (ours !== ref) bad.push(`${row.source.split(/\s+/).slice(0, 4).join(' ')} [${[...b].slice(0, 8).map((x) => x.toString(16)).join(' ')}]: ours ${ours} ndisasm ${ref}`);
+          }
+        }
+      }
+      expect(bad).toEqual([]);
+    }, 60_000);
+  }
+});
