@@ -99,6 +99,18 @@ test.describe('the lab', () => {
     await expect(lab.testid('run-state')).toHaveText('paused');
   });
 
+  test('boots the teaching kernel to its shell and runs a program', async ({ page }) => {
+    const lab = new LabPage(page);
+    await lab.open('kernel');
+    await lab.hook('runUntilConsole', '$ ');
+    await lab.hook('type', 'hello\r');
+    await lab.hook('runUntilConsole', 'hello, world');
+    await expect.poll(() => lab.terminalText()).toContain('hello, world from user mode');
+    await lab.hook('runUntilEvent', ['syscall']);
+    await expect(lab.testid('source-file')).toHaveValue('7'); // guests/kernel/trap.inc, where int 0x80 lands
+    await expect(lab.testid('source').locator('.line.current')).toBeVisible();
+  });
+
   test('shows help with ?', async ({ page }) => {
     const lab = new LabPage(page);
     await lab.open();

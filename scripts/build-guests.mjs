@@ -3,9 +3,11 @@
 // and a line map (<id>.map.json: instruction address -> source line), plus the manifest
 // guests.json that fills the guest selector. Run: node scripts/build-guests.mjs
 //
-// The images are built with nasm from the listing it prints (nasm is a build-time tool
-// only: the built files are kept in the repository, so the lab itself never needs it).
-// When the lab's own assembler can build these sources, it replaces nasm here.
+// The small guests are built with nasm, their line maps read from its listing; the
+// teaching kernel (guests/, several files) is built by the lab's own assembler in
+// scripts/build-lab-guests.ts, whose map is { file, files, lines: [address, line, fileIndex] }
+// and whose sources go in <id>.src.json. nasm is a build-time tool only: the built files
+// are kept in the repository, so the lab itself never needs it.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +69,15 @@ try {
     manifest.push({ id: g.id, title: g.title, description: g.description, mode: 'native', binary: `${g.id}.bin`, source: `${g.id}.asm`, map: `${g.id}.map.json`, size });
     console.log(`build-guests: ${g.id}.bin ${size} bytes, ${map.lines.length} mapped lines`);
   }
+  // the teaching kernel, built by the lab's own assembler (several source files)
+  const lab = spawnSync('npx', ['tsx', 'scripts/build-lab-guests.ts'], { encoding: 'utf8' });
+  if (lab.status !== 0) {
+    console.error(lab.stderr || lab.stdout);
+    process.exit(1);
+  }
+  const out = lab.stdout.trim().split('\n');
+  console.log(out.slice(0, -1).join('\n'));
+  manifest.splice(1, 0, JSON.parse(out[out.length - 1]));
   writeFileSync(`${OUT}/guests.json`, JSON.stringify(manifest, null, 2) + '\n');
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -34,9 +34,12 @@ export interface GuestEntry {
 export interface GuestFiles {
   entry: GuestEntry;
   binary: Uint8Array;
-  source: string;
-  /** [address, line] pairs sorted by address. */
-  lines: [number, number][];
+  /** Source file names; the first is the main file. */
+  files: string[];
+  /** Text of each source file, by name. */
+  sources: Record<string, string>;
+  /** [address, line, file index] sorted by address (the file index is 0 in one-file maps). */
+  lines: [number, number, number][];
 }
 
 /** Relative to the page, so the lab works under any base path. */
@@ -52,9 +55,13 @@ export async function loadGuest(entry: GuestEntry): Promise<GuestFiles> {
   const [bin, src, map] = await Promise.all([fetch(base + entry.binary), fetch(base + entry.source), fetch(base + entry.map)]);
   if (!bin.ok) throw new Error(`cannot load ${entry.binary} (${bin.status})`);
   const binary = new Uint8Array(await bin.arrayBuffer());
-  const source = src.ok ? await src.text() : '';
-  const lines = map.ok ? ((await map.json()) as { lines: [number, number][] }).lines : [];
-  return { entry, binary, source, lines };
+  // one file (<id>.asm) or several (<id>.src.json: { name: text }); see docs/ui.md
+  const m = map.ok ? ((await map.json()) as { file: string; files?: string[]; lines: number[][] }) : { file: entry.source, lines: [] };
+  const files = m.files ?? [m.file];
+  let sources: Record<string, string> = {};
+  if (src.ok) sources = entry.source.endsWith('.json') ? ((await src.json()) as Record<string, string>) : { [files[0]]: await src.text() };
+  const lines = m.lines.map((l) => [l[0], l[1], l[2] ?? 0] as [number, number, number]);
+  return { entry, binary, files, sources, lines };
 }
 
 /** Unwraps a Result, throwing its error (callers show it in the status bar). */

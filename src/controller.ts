@@ -27,9 +27,9 @@ export function attachConsole(sink: ((text: string) => void) | null): void {
 }
 
 /** Keystrokes from the terminal go to the guest's COM1. */
-export function sendKeys(text: string): void {
+export async function sendKeys(text: string): Promise<void> {
   const id = useSession.getState().machineId;
-  if (id !== null) void lab().typeInput(id, text.replace(/\r/g, '\r'));
+  if (id !== null) await lab().typeInput(id, text);
 }
 
 const lab = (): Lab => labClient();

@@ -23,6 +23,8 @@ export interface LabTestHook {
   runUntilEvent(kinds: string[], maxCycles?: number): Promise<StopReport | undefined>;
   runCycles(cycles: number): Promise<StopReport | undefined>;
   setSpeed(speed: SpeedSetting): Promise<void>;
+  /** Types on the guest's serial console (as the terminal does). */
+  type(text: string): Promise<void>;
   /** Everything the guest has printed on COM1. */
   console(): Promise<string>;
   state(): { runState: RunState; machineId: number | null; cycles: number; instructions: number; events: number; cpl: number; eip: number; frames: number };
@@ -63,6 +65,7 @@ export function installTestHook(): void {
     runUntilEvent: (kinds, max = 2_000_000_000) => settled(c.runUntil({ kind: 'event', kinds: kindsOf(kinds) }, max)),
     runCycles: (cycles) => settled(c.runUntil({ kind: 'cycles', cycles }, cycles + 1)),
     setSpeed: (speed) => c.setSpeed(speed),
+    type: (text) => c.sendKeys(text),
     console: () => c.consoleText(),
     state() {
       const s = useSession.getState();

@@ -5,7 +5,7 @@
  * address). System instructions carry a plain-English note.
  */
 
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { toggleBreakpoint } from '../controller';
 import { hex2, hex8 } from '../format';
@@ -17,7 +17,7 @@ import { useViews } from '../state/views';
 const LINE_H = 15;
 
 /** Index of the last map entry with address <= a, or -1. */
-function lookup(lines: [number, number][], a: number): number {
+function lookup(lines: [number, number, number][], a: number): number {
   let lo = 0;
   let hi = lines.length - 1;
   let found = -1;
@@ -28,44 +28,59 @@ function lookup(lines: [number, number][], a: number): number {
   return found;
 }
 
+const NO_BREAKPOINTS: number[] = [];
+
 export function CodeView() {
   const { guest, regs } = useSession(useShallow((s) => ({ guest: s.guest, regs: s.regs })));
   const code = useViews((s) => s.code);
   const guestId = useSelection((s) => s.guestId);
-  const bps = useSelection((s) => s.breakpoints[guestId]) ?? [];
+  const bps = useSelection((s) => s.breakpoints[guestId]) ?? NO_BREAKPOINTS;
   const eip = regs ? (regs.cs.base + regs.eip) >>> 0 : -1;
   const srcBox = useRef<HTMLDivElement>(null);
 
-  const sourceLines = useMemo(() => (guest?.source ?? '').split('\n'), [guest]);
-  /** First address of each source line (1-based line -> address). */
-  const lineAddress = useMemo(() => {
-    const m = new Map<number, number>();
-    for (const [a, l] of guest?.lines ?? []) if (!m.has(l)) m.set(l, a);
-    return m;
-  }, [guest]);
-  const bpLines = useMemo(() => {
-    const set = new Set<number>();
-    for (const [a, l] of guest?.lines ?? []) if (bps.includes(a)) set.add(l);
-    return set;
-  }, [guest, bps]);
-
+  // where EIP is in the source: [line, file index], or line -1
   let currentLine = -1;
+  let currentFile = 0;
   if (guest && eip >= 0) {
     const i = lookup(guest.lines, eip);
-    if (i >= 0 && guest.lines[i][0] === eip) currentLine = guest.lines[i][1];
+    if (i >= 0 && guest.lines[i][0] === eip) [, currentLine, currentFile] = guest.lines[i];
   }
+  // the file shown follows EIP; the select browses the others
+  const [picked, setPicked] = useState<{ file: number; eip: number } | null>(null);
+  const shownFile = picked && picked.eip === eip ? picked.file : currentFile;
+  const fileName = guest?.files[shownFile] ?? '';
+
+  const sourceLines = useMemo(() => (guest?.sources[fileName] ?? '').split('\n'), [guest, fileName]);
+  /** First address of each source line of the shown file (1-based line -> address). */
+  const lineAddress = useMemo(() => {
+    const m = new Map<number, number>();
+    for (const [a, l, f] of guest?.lines ?? []) if (f === shownFile && !m.has(l)) m.set(l, a);
+    return m;
+  }, [guest, shownFile]);
+  const bpLines = useMemo(() => {
+    const set = new Set<number>();
+    for (const [a, l, f] of guest?.lines ?? []) if (f === shownFile && bps.includes(a)) set.add(l);
+    return set;
+  }, [guest, bps, shownFile]);
+  const hereLine = shownFile === currentFile ? currentLine : -1;
 
   useEffect(() => {
     const box = srcBox.current;
-    if (box && currentLine > 0) box.scrollTop = Math.max(0, (currentLine - 1) * LINE_H - box.clientHeight / 2);
-  }, [currentLine, guest]);
+    if (box && hereLine > 0) box.scrollTop = Math.max(0, (hereLine - 1) * LINE_H - box.clientHeight / 2);
+  }, [hereLine, guest, fileName]);
 
-  const sourceNote = currentLine > 0 ? noteFor(sourceLines[currentLine - 1] ?? '') : '';
+  const sourceNote = hereLine > 0 ? noteFor(sourceLines[hereLine - 1] ?? '') : '';
 
   return (
     <section className="panel code" data-testid="code">
       <h2>
-        Code <span className="dim">{guest ? `${guest.entry.source}${currentLine > 0 ? `:${currentLine}` : ''}` : ''}</span>
+        Code{' '}
+        {guest && guest.files.length > 1 ? (
+          <select value={shownFile} onChange={(e) => setPicked({ file: Number(e.target.value), eip })} data-testid="source-file" aria-label="source file">
+            {guest.files.map((f, i) => <option key={f} value={i}>{f.split('/').pop()}</option>)}
+          </select>
+        ) : <span className="dim">{fileName.split('/').pop()}</span>}
+        <span className="dim">{hereLine > 0 ? `:${hereLine}` : ''}</span>
         {sourceNote && <span className="note" data-testid="code-note"> {sourceNote}</span>}
       </h2>
       <div className="code-cols">
@@ -88,7 +103,7 @@ export function CodeView() {
             const line = i + 1;
             const addr = lineAddress.get(line);
             return (
-              <div key={line} className={`line${line === currentLine ? ' current' : ''}`} style={{ height: LINE_H }}>
+              <div key={line} className={`line${line === hereLine ? ' current' : ''}`} style={{ height: LINE_H }}>
                 <span
                   className={`gutter${bpLines.has(line) ? ' bp' : ''}${addr === undefined ? ' none' : ''}`}
                   onClick={() => addr !== undefined && void toggleBreakpoint(addr)}

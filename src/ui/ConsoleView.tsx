@@ -19,7 +19,7 @@ export function ConsoleView() {
       theme: { background: '#101418', foreground: '#d8dee4' },
     });
     term.open(host.current);
-    const input = term.onData((d) => sendKeys(d));
+    const input = term.onData((d) => void sendKeys(d));
     attachConsole((text) => term.write(text));
     return () => {
       attachConsole(null);

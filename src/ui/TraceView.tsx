@@ -5,7 +5,8 @@
  * per-kind summary (count, total and average cycles, share) like xenalyze --summary.
  */
 
-import { useMemo, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import type { TraceEvent } from '../../workers/api';
 import { useShallow } from 'zustand/react/shallow';
 import { csvField, eventDetail, hex8 } from '../format';
 import { useSession } from '../state/session';
@@ -15,12 +16,32 @@ import { useTrace } from '../state/trace';
 
 const ROW_H = 16;
 
+/** One event row; `top` >= 0 positions it absolutely (the scrolled list), -1 leaves it in flow. */
+const Row = memo(function Row({ r, kinds, top }: { r: TraceEvent; kinds: string[]; top: number }) {
+  const k = kinds[r.kind] ?? String(r.kind);
+  return (
+    <div className={`trow k-${k}${top < 0 ? ' flow' : ''}`} style={top >= 0 ? { top, height: ROW_H } : { height: ROW_H }}>
+      <span>{r.time.toLocaleString('en-US')}</span><span>{r.cpl}</span><span>{hex8(r.eip)}</span><span>{k}</span>
+      <span>{eventDetail(k, r.a, r.b, r.c)}</span>
+    </div>
+  );
+});
+
 export function TraceView() {
   const kinds = useSession((s) => s.info?.eventKinds ?? NO_KINDS);
   const { rows, version, hidden, paused, summary, lost } = useTrace(useShallow((s) => ({ rows: s.rows, version: s.version, hidden: s.hidden, paused: s.paused, summary: s.summary, lost: s.lost })));
   const [frozen, setFrozen] = useState<typeof rows | null>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(300);
+  const listRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = listRef.current;
+    if (!el) return;
+    setHeight(el.clientHeight || 300);
+    const ro = new ResizeObserver(() => setHeight(el.clientHeight || 300));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
 
   const source = paused && frozen ? frozen : rows;
   const visible = useMemo(() => (hidden.length ? source.filter((r) => !hidden.includes(r.kind)) : source), [source, hidden, version]);
@@ -30,6 +51,14 @@ export function TraceView() {
   const top = follow ? maxTop : Math.min(scrollTop, maxTop);
   const first = Math.max(0, Math.floor(top / ROW_H) - 2);
   const last = Math.min(total, first + Math.ceil(height / ROW_H) + 4);
+
+  // on pause, the scrollable list opens at its end, where the followed view was
+  useEffect(() => {
+    const el = listRef.current;
+    if (!paused || !el) return;
+    el.scrollTop = el.scrollHeight;
+    setScrollTop(el.scrollTop);
+  }, [paused]);
 
   const exportCsv = () => {
     const lines = ['seq,time,cpl,eip,kind,a,b,c,detail'];
@@ -67,21 +96,17 @@ export function TraceView() {
         </div>
         <div className="trace-head"><span>time</span><span>cpl</span><span>eip</span><span>kind</span><span>detail</span></div>
         <div
-          className="trace-list" data-testid="trace-list"
-          ref={(el) => { if (el && el.clientHeight !== height && el.clientHeight > 0) setHeight(el.clientHeight); if (el && follow) el.scrollTop = maxTop; }}
+          className="trace-list" data-testid="trace-list" ref={listRef}
           onScroll={(e) => { if (paused) setScrollTop(e.currentTarget.scrollTop); }}
         >
-          <div style={{ height: total * ROW_H, position: 'relative' }}>
-            {visible.slice(first, last).map((r, i) => {
-              const k = kinds[r.kind] ?? String(r.kind);
-              return (
-                <div key={r.seq} className={`trow k-${k}`} style={{ top: (first + i) * ROW_H, height: ROW_H }}>
-                  <span>{r.time.toLocaleString('en-US')}</span><span>{r.cpl}</span><span>{hex8(r.eip)}</span><span>{k}</span>
-                  <span>{eventDetail(k, r.a, r.b, r.c)}</span>
-                </div>
-              );
-            })}
-          </div>
+          {follow ? (
+            // following: only the newest rows, in normal flow (no scroll position to update)
+            visible.slice(Math.max(0, total - Math.floor(height / ROW_H))).map((r) => <Row key={r.seq} r={r} kinds={kinds} top={-1} />)
+          ) : (
+            <div style={{ height: total * ROW_H, position: 'relative' }}>
+              {visible.slice(first, last).map((r, i) => <Row key={r.seq} r={r} kinds={kinds} top={(first + i) * ROW_H} />)}
+            </div>
+          )}
         </div>
       </div>
       <table className="summary" data-testid="trace-summary">

@@ -113,6 +113,35 @@ describe('running the demo guest', () => {
     expect(value(lab.breakpoints(m))).toEqual([]);
   });
 
+  it('steps over a system call, and runs to an address in one chosen address space', async () => {
+    const { lab, m } = boot();
+    value(await lab.runUntil(m, { kind: 'console', text: 'proc 1 round 0' }, 300_000_000));
+    const syscall = demoAddress(/^\s+int 0x80/);
+    value(lab.setBreakpoint(m, syscall, true));
+    expect(value(await lab.runUntil(m, { kind: 'cycles', cycles: 100_000_000 }, 100_000_000)).reason).toBe('breakpoint');
+    value(lab.setBreakpoint(m, syscall, false));
+    const before = value(lab.registers(m));
+    expect(before.cpl).toBe(3);
+    const over = value(await lab.stepOver(m));
+    expect(over.reason).toBe('step');
+    const after = value(lab.registers(m));
+    expect(after.eip).toBe(syscall + 2);
+    expect(after.cpl).toBe(3);
+    expect(after.cr3).toBe(before.cr3);
+    // both processes run the same code, taking turns: each run to .print in this process's
+    // space passes the other process's visit to the same address
+    expect(value(lab.pageGrid(m)).cr3s).toHaveLength(2);
+    const print = demoAddress(/^\.print:/);
+    for (let i = 0; i < 3; i++) {
+      const hit = value(await lab.runUntil(m, { kind: 'address', address: print, cr3: before.cr3 }, 100_000_000));
+      expect(hit.reason).toBe('step');
+      const there = value(lab.registers(m));
+      expect(there.eip).toBe(print);
+      expect(there.cr3).toBe(before.cr3);
+      expect(there.ebp).toBe(before.ebp); // the process number, kept in ebp
+    }
+  });
+
   it('refuses commands that the run state does not allow', async () => {
     const { lab, m } = boot();
     expect(lab.pause(m)).toMatchObject({ ok: false, error: expect.stringMatching(/not running/) });
@@ -145,6 +174,18 @@ describe('running the demo guest', () => {
     expect(grid.cr3s.length).toBe(2); // two processes, two page directories
     const owners = new Set(grid.owner);
     expect(owners.has(3) && owners.has(4)).toBe(true);
+  });
+});
+
+describe('the teaching kernel', () => {
+  it('boots to the shell, takes typed input and runs a program', async () => {
+    const { lab, m } = boot('kernel');
+    expect(value(await lab.runUntil(m, { kind: 'console', text: '$ ' }, 500_000_000)).reason).toBe('console');
+    value(lab.typeInput(m, 'hello\r'));
+    expect(value(await lab.runUntil(m, { kind: 'console', text: 'hello, world' }, 500_000_000)).reason).toBe('console');
+    expect(value(lab.consoleText(m))).toMatch(/\$ hello\r?\nhello, world from user mode/);
+    const grid = value(lab.pageGrid(m));
+    expect(grid.cr3s.length).toBeGreaterThanOrEqual(2); // the shell and the program had their own page directories
   });
 });
 

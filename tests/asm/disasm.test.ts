@@ -162,6 +162,17 @@ describe('notes and details', () => {
     expect(lines.reduce((n, l) => n + l.length, 0)).toBe(bad.length);
     expect(disassembleOne(new Uint8Array([0x8b]), 0, 0, 32).text).toBe('db 0x8b');
   });
+  it('decodes any byte soup without throwing, each instruction 1 to 15 bytes', () => {
+    let seed = 12345;
+    const soup = new Uint8Array(1 << 16).map(() => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24));
+    for (const bits of [16, 32] as const) {
+      const lines = disassemble(soup, { bits });
+      expect(lines.reduce((n, l) => n + l.length, 0)).toBe(soup.length);
+      expect(lines.every((l) => l.length >= 1 && l.length <= 15 && l.text.length > 0)).toBe(true);
+      // and most of it decodes to real instructions
+      expect(lines.filter((l) => l.row >= 0).length).toBeGreaterThan(lines.length * 0.8);
+    }
+  });
   it('formats a listing like ndisasm', () => {
     const r = asmText('bits 32\nmov eax, [ebx+ecx*4+8]\n');
     expect(formatListing(disassemble(r.image))).toBe('00000000  8B448B08          mov eax,[ebx+ecx*4+0x8]');

@@ -1,14 +1,13 @@
 /*
- * Building the teaching kernel with the lab's own assembler (workers/asm), the way the
- * browser will: every guest source goes into a virtual file system, each user program is
- * assembled to a flat binary, the binaries are added to the file system under bin/, and
- * then the kernel is assembled with bin/ on its include path (programs.inc incbins them).
+ * The teaching kernel built with the lab's own assembler, for the tests: a thin wrapper
+ * over the recipe in workers/guests/build.ts (the one the browser and labctl use), with the
+ * sources read from guests/ by tools/guests-fs.ts. Compare tests/guests/build.ts, which
+ * builds the same sources with nasm.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assemble, formatDiagnostic } from '../../workers/asm';
-import { GUESTS } from './build';
+import type { FileData } from '../../workers/asm/vfs';
+import { buildGuest, formatGuestDiagnostic } from '../../workers/guests/build';
+import { readGuestFiles } from '../../tools/guests-fs';
 
 export interface LabBuild {
   ok: boolean;
@@ -18,35 +17,16 @@ export interface LabBuild {
 }
 
 /** Every .asm/.inc under guests/, keyed "guests/<path>". */
-export function guestFiles(): Map<string, string | Uint8Array> {
-  const files = new Map<string, string | Uint8Array>();
-  const walk = (dir: string, vdir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name), `${vdir}/${e.name}`);
-      else if (/\.(asm|inc)$/.test(e.name)) files.set(`${vdir}/${e.name}`, readFileSync(join(dir, e.name), 'utf8'));
-    }
-  };
-  walk(GUESTS, 'guests');
-  return files;
+export function guestFiles(): Map<string, FileData> {
+  return readGuestFiles();
 }
 
-export function buildWithLabAssembler(mode = 'native', files = guestFiles()): LabBuild {
-  const errors: string[] = [];
-  const user = new Map<string, Uint8Array>();
-  const programs = [...files.keys()].filter((p) => /^guests\/user\/[^/]+\.asm$/.test(p)).sort();
-  for (const main of programs) {
-    const r = assemble({ files, main, includeDirs: ['guests/include', 'guests/user'] });
-    const name = main.slice('guests/user/'.length, -'.asm'.length);
-    if (!r.ok) errors.push(...r.errors.map((d) => formatDiagnostic(d)));
-    user.set(name, r.image);
-    files.set(`bin/${name}.bin`, r.image);
-  }
-  const k = assemble({
-    files,
-    main: 'guests/kernel/kernel.asm',
-    defines: [`MODE_${mode.toUpperCase()}`],
-    includeDirs: ['guests/include', 'guests/kernel', 'bin'],
-  });
-  if (!k.ok) errors.push(...k.errors.map((d) => formatDiagnostic(d)));
-  return { ok: errors.length === 0, kernel: k.image, user, errors };
+export function buildWithLabAssembler(mode = 'native', files: ReadonlyMap<string, FileData> = guestFiles(), defines: string[] = []): LabBuild {
+  const b = buildGuest(files, { guest: 'kernel', mode, defines });
+  return {
+    ok: b.ok,
+    kernel: b.image,
+    user: new Map(b.programs.map((p) => [p.name, p.image])),
+    errors: b.errors.map(formatGuestDiagnostic),
+  };
 }

@@ -117,16 +117,22 @@ export async function runV86(image: Uint8Array, opts: V86RunOptions): Promise<V8
   const last = until.charCodeAt(until.length - 1);
   return await new Promise<V86RunResult>((resolve, reject) => {
     let done = false;
+    // A crash inside v86 (a wasm trap in its main loop) surfaces as an uncaught exception:
+    // turn it into this run's error instead of taking the process down.
+    const onCrash = (e: unknown) => finish(new Error(`v86 crashed: ${(e as Error)?.message ?? String(e)}; serial so far: ${serial.length} bytes`));
+    process.on('uncaughtException', onCrash);
     const finish = (err: Error | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      process.off('uncaughtException', onCrash);
       const wallMs = performance.now() - t0;
-      const instructionCounter = emu.get_instruction_counter();
-      void emu.destroy().then(
-        () => (err ? reject(err) : resolve({ serial, wallMs, instructionCounter })),
-        () => (err ? reject(err) : resolve({ serial, wallMs, instructionCounter })),
-      );
+      let instructionCounter = 0;
+      try { instructionCounter = emu.get_instruction_counter(); } catch { /* a crashed v86 */ }
+      // Settle first: a crashed v86 may never finish destroying itself.
+      if (err) reject(err);
+      else resolve({ serial, wallMs, instructionCounter });
+      try { void emu.destroy().catch(() => {}); } catch { /* ignore */ }
     };
     const timer = setTimeout(() => {
       const text = serial.text();

@@ -141,7 +141,10 @@ function immSize(code: string, opsize: number): number {
   }
 }
 
-/** Emits a memory ModRM (+SIB, displacement) whose effective address is SCRATCH + off. */
+/**
+ * Emits a memory ModRM (+SIB, displacement) whose effective address is SCRATCH + off (or
+ * the snippet's fault-region target), setting the base and index registers to match.
+ */
 function memModrm(b: Build, regField: number, off: number): number[] {
   const rng = b.rng;
   const target = b.faultTarget ?? SCRATCH + off;
@@ -160,7 +163,7 @@ function memModrm(b: Build, regField: number, off: number): number[] {
     let base = rng.int(8);
     if (base !== 4 && !free(base)) base = 4;
     if (index !== 4 && index === base) index = 4;
-    const mod = base === 5 && rng.chance(0.3) ? 0 : 1 + rng.int(2); // mod 0 with base 5: no base, disp32
+    let mod = base === 5 && rng.chance(0.3) ? 0 : 1 + rng.int(2); // mod 0 with base 5: no base, disp32
     const useIdx = index === 4 ? 0 : idxVal << scale;
     let disp: number;
     if (mod === 0 && base === 5) {
@@ -168,7 +171,7 @@ function memModrm(b: Build, regField: number, off: number): number[] {
     } else if (base === 4) {
       // ESP is SNIP_ESP when the instruction starts.
       disp = target - SNIP_ESP - useIdx;
-      if (mod === 1 && (disp < -128 || disp > 127)) disp = rng.int(128) - 64;
+      if (mod === 1 && (disp < -128 || disp > 127)) mod = 2; // needs a 32-bit displacement
     } else {
       disp = mod === 1 ? rng.int(256) - 128 : rng.value() | 0;
       if (mod === 0) disp = 0;
@@ -235,6 +238,14 @@ export function makeSnippet(row: OpcodeRow, rng: Rng, index: number, faultChance
     b.regs[6] = SCRATCH + 0x80 + rng.int(0x80);
     b.regs[7] = SCRATCH + 0x200 + rng.int(0x80);
     b.pinned.add(1); b.pinned.add(6); b.pinned.add(7);
+    if (faultChance > 0 && rng.chance(faultChance)) {
+      // Run a (REP) string instruction into the not-present or the read-only page: the
+      // fault must leave ECX/ESI/EDI at the iteration that faulted.
+      const reg = rng.chance(0.5) ? 6 : 7;
+      b.regs[reg] = rng.pick([0x302ff0, 0x303ff0]) + rng.int(8);
+      if (b.prefixes.every((p) => p !== 0xf3 && p !== 0xf2)) b.prefixes.push(0xf3);
+      b.notes.push(`${reg === 6 ? 'ESI' : 'EDI'} runs into the fault region`);
+    }
   }
   if (sem === 'xlat') { b.regs[3] = SCRATCH + rng.int(0x100); b.pinned.add(3); }
   if (['loop', 'loope', 'loopne', 'jcxz'].includes(sem)) b.regs[1] = rng.pick([0, 1, 2, rng.value()]);

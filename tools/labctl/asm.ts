@@ -5,6 +5,12 @@
  * browser's (paths relative to the current directory), so %include and incbin behave the
  * same in both places. Errors print as file:line:column: message; the exit code is 0 on
  * success, 1 on assembly errors and 2 on a bad command line. labctl's main dispatches here.
+ *
+ * --listing: one line per source line: line number, address (hex), up to ten bytes in hex
+ *   ("..." when longer, "<res Nh>" for reserved space), the source text; macro-made lines
+ *   show their expansion under the line that invoked the macro.
+ * --map: the symbols ("VALUE  SECTION  NAME  FILE:LINE", SECTION "equ" for numbers), then
+ *   the line table ("ADDRESS  LENGTH  FILE:LINE", "(data)" for non-instructions).
  */
 
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -68,7 +74,7 @@ function parseArgs(argv: readonly string[]): AsmArgs | string {
 }
 
 /** The symbol table and line table, as text. */
-export function mapText(r: AssembleResult): string {
+export function mapText(r: Pick<AssembleResult, 'symbols' | 'lineMap'>): string {
   const hex = (n: number) => (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
   const lines = ['; symbols: value, section (or "equ"/"abs"), name, defined at'];
   for (const s of r.symbols) lines.push(`${hex(s.value)}  ${(s.section ?? (s.kind === 'equ' ? 'equ' : 'abs')).padEnd(10)} ${s.name.padEnd(32)} ${s.file}:${s.line}`);

@@ -3,6 +3,8 @@
  * worker, headless under Node, for people who want a terminal and for tests and scripts.
  *
  *   labctl boot <kernel> [options]   boot a multiboot kernel, print its serial console
+ *   labctl guests                    the built-in guests (tools/labctl/guests.ts)
+ *   labctl build <guest> -o OUT      build one with the lab's assembler (guests.ts)
  *   labctl asm ...                   the assembler (tools/labctl/asm.ts)
  *   labctl help                      usage
  *
@@ -18,6 +20,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createMachine, type Machine, type RunExit } from '../../workers/machine/machine';
 import { CPU_HZ } from '../../workers/machine/clock';
 import { EV_NAMES } from '../../workers/trace/trace';
+import { findGuest } from '../../workers/guests/catalog';
+import { buildCommand, guestsCommand, isGuestName, loadGuestImage, modeProblem } from './guests';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -40,13 +44,20 @@ const HELP = `labctl: run the paravirt-lab machine from the command line
 
 usage:
   labctl boot <kernel> [options]   boot a Multiboot kernel and print its serial console (COM1)
+  labctl guests [--bundle FILE]    list the built-in guests (or write their sources as JSON)
+  labctl build <guest> [--mode M] [-D NAME[=VALUE]] -o OUT.bin [--listing FILE] [--map FILE]
+                                   build a built-in guest with the lab assembler into a file
   labctl asm <args>                assemble (NASM-style syntax; see labctl asm --help)
   labctl help                      this text
 
-<kernel> is a file (Multiboot v1: a.out-kludge or ELF32) or the name of a built guest in
+<kernel> is the name of a built-in guest (see labctl guests, e.g. kernel), which is built
+from guests/ with the lab's own assembler; or a file (Multiboot v1: a.out-kludge or ELF32;
+write ./NAME for a file that has a guest's name); or the name of a prebuilt image in
 public/guests/ (e.g. demo).
 
 boot options:
+  --mode MODE        native (default), xen or vmi: the paravirt layer to build and run
+                     (only native is available so far; xen and vmi exit with code 2)
   --until TEXT       succeed (exit 0) as soon as TEXT appears on the console
   --type TEXT        type TEXT on the serial line at boot (escapes: \\n \\r \\t \\\\ \\xNN)
   --max-cycles N     give up after N virtual cycles (default 20e9 = 200 s at 100 MHz)
@@ -62,6 +73,8 @@ or CPU error.
 
 const COMMANDS: Record<string, Command> = {
   boot: bootCommand,
+  guests: guestsCommand,
+  build: buildCommand,
   asm: asmCommand,
   help: async () => {
     process.stdout.write(HELP);
@@ -114,6 +127,10 @@ export interface BootArgs {
   memMiB: number;
   cmdline: string;
   quiet: boolean;
+  /** the paravirt mode: 'native', 'xen' or 'vmi' */
+  mode: string;
+  /** --mem was given (else a built-in guest's own RAM size is used) */
+  memGiven: boolean;
 }
 
 /** Turns \n, \r, \t, \\ and \xNN into the characters they name. */
@@ -133,7 +150,7 @@ function parseCount(s: string): number {
 }
 
 export function parseBootArgs(argv: string[]): BootArgs | string {
-  const a: BootArgs = { kernel: '', until: null, type: '', maxCycles: 20e9, timestamps: false, memMiB: 64, cmdline: '', quiet: false };
+  const a: BootArgs = { kernel: '', until: null, type: '', maxCycles: 20e9, timestamps: false, memMiB: 64, cmdline: '', quiet: false, mode: 'native', memGiven: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -157,9 +174,11 @@ export function parseBootArgs(argv: string[]): BootArgs | string {
           const v = value();
           a.memMiB = Number(v);
           if (!Number.isInteger(a.memMiB) || a.memMiB < 2 || a.memMiB > 1024) return `--mem: "${v}" is not a whole number of MiB from 2 to 1024`;
+          a.memGiven = true;
           break;
         }
         case '--cmdline': a.cmdline = value(); break;
+        case '--mode': a.mode = value(); break;
         default:
           if (arg.startsWith('-')) return `unknown option ${arg}`;
           if (a.kernel) return `more than one kernel given ("${a.kernel}", "${arg}")`;
@@ -171,6 +190,11 @@ export function parseBootArgs(argv: string[]): BootArgs | string {
   }
   if (!a.kernel) return 'no kernel given';
   return a;
+}
+
+/** The RAM a built-in guest is meant to run with, MiB. */
+function findGuestMemory(id: string): number {
+  return findGuest(id)?.memoryMiB ?? 64;
 }
 
 /** A file path, or the name of a guest built into public/guests/. */
@@ -227,17 +251,33 @@ async function bootCommand(argv: string[]): Promise<number> {
     process.stderr.write(`labctl boot: ${args}\n`);
     return EXIT.usage;
   }
-  const path = resolveKernel(args.kernel);
-  if (path === null) {
-    process.stderr.write(`labctl boot: no such kernel file or built guest: ${args.kernel}\n`);
+  const bad = modeProblem(args.mode);
+  if (bad !== null) {
+    process.stderr.write(`labctl boot: ${bad}\n`);
     return EXIT.usage;
   }
   let image: Uint8Array;
-  try {
-    image = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    process.stderr.write(`labctl boot: cannot read ${path}: ${(e as Error).message}\n`);
-    return EXIT.usage;
+  let path: string;
+  if (isGuestName(args.kernel)) {
+    // a built-in guest: built from guests/ with the lab's assembler, as in the browser
+    const built = loadGuestImage('labctl boot', args.kernel, args.mode);
+    if (built === null) return EXIT.usage;
+    image = built.image;
+    path = `${args.kernel} (${args.mode})`;
+    if (!args.memGiven) args.memMiB = findGuestMemory(args.kernel);
+  } else {
+    const found = resolveKernel(args.kernel);
+    if (found === null) {
+      process.stderr.write(`labctl boot: no such kernel file, built-in guest or prebuilt guest: ${args.kernel} (see labctl guests)\n`);
+      return EXIT.usage;
+    }
+    path = found;
+    try {
+      image = new Uint8Array(readFileSync(path));
+    } catch (e) {
+      process.stderr.write(`labctl boot: cannot read ${path}: ${(e as Error).message}\n`);
+      return EXIT.usage;
+    }
   }
   const made = createMachine({ memoryMiB: args.memMiB });
   if (!made.ok) {

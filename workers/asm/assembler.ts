@@ -17,7 +17,7 @@
  */
 
 import type { Diagnostic, Origin } from './diag';
-import { encode, MNEMONICS, type EncodeEnv } from './encoder';
+import { encode, isFixedEncoding, MNEMONICS, type EncodeEnv } from './encoder';
 import { AsmError, evaluate, type EvalEnv, type Expr, type Value } from './expr';
 import { Parser, type DataItem, type Stmt, type StmtBody } from './parser';
 import { preprocess } from './preprocessor';
@@ -136,6 +136,8 @@ class Assembly {
   private symbols = new Map<string, SymDef>();
   private sizes: Int32Array = new Int32Array(0);
   private floors: Int32Array = new Int32Array(0);
+  /** bytes of instructions that encode the same on every pass (see isFixedEncoding) */
+  private fixed: (number[] | false | null)[] = [];
   private org = 0n;
   private orgSet = false;
   private pass = 0;
@@ -168,6 +170,7 @@ class Assembly {
       }
     }
     this.sizes = new Int32Array(this.stmts.length);
+    this.fixed = new Array<number[] | false | null>(this.stmts.length).fill(null);
     this.floors = new Int32Array(this.stmts.length);
   }
 
@@ -409,6 +412,13 @@ class Assembly {
           }
           return 0;
         }
+        // an instruction whose bytes cannot change is encoded once (but again in the last
+        // pass, which is the one that reports warnings)
+        const fixed = this.fixed[idx];
+        if (fixed && !this.final) {
+          for (const b of fixed) out.push(b);
+          return 0;
+        }
         const start = this.here();
         const env = this.encodeEnv;
         env.here = { n: start.n + BigInt(out.length), sec: start.sec, unk: false };
@@ -419,6 +429,7 @@ class Assembly {
         // first copy); `here` is where this copy really is, for relative displacements
         const bytes = encode(env, body);
         for (const b of bytes) out.push(b);
+        if (this.fixed[idx] === null) this.fixed[idx] = isFixedEncoding(body) ? bytes : false;
         return 0;
       }
       case 'data':

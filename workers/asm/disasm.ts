@@ -143,6 +143,7 @@ interface Decoded {
 
 /** Decodes one instruction at code[offset]; never throws (bad bytes come out as `db`). */
 export function disassembleOne(code: Uint8Array, offset: number, address: number, bits: 16 | 32): DisasmLine {
+  if (bits !== 16) bits = 32;
   const limit = Math.min(code.length, offset + 15);
   const r = new Reader(code, offset, limit);
   let d: Decoded;

@@ -22,7 +22,7 @@ import {
   OPCODE_ROWS,
   type OpcodeRow,
 } from '../x86/opcodes';
-import { AsmError, type Value } from './expr';
+import { AsmError, isConstant, type Value } from './expr';
 import { RegClass, regSize, type MemOperand, type Operand } from './parser';
 
 // ---- the annex -------------------------------------------------------------------------
@@ -115,6 +115,8 @@ interface Imm {
 
 interface Trial {
   bytes: number[];
+  /** range warnings, reported only for the form finally chosen */
+  warnings: [number, string][];
   /** nonzero when an unsized memory operand was taken to be this many bits */
   wild: number;
 }
@@ -433,6 +435,7 @@ function tryRow(env: EncodeEnv, insn: Insn, cand: Candidate, ops: Operand[], val
 
   // 3. bytes
   const out: number[] = [];
+  const warnings: [number, string][] = [];
   for (const p of insn.prefixes) {
     if (p === 'lock') out.push(0xf0);
     else if (p === 'rep' || p === 'repe' || p === 'repz') out.push(0xf3);
@@ -470,7 +473,7 @@ function tryRow(env: EncodeEnv, insn: Insn, cand: Candidate, ops: Operand[], val
       if (e.sib >= 0) out.push(e.sib);
       if (e.dispLen) {
         const dv = env.absolute(e.disp);
-        if (e.dispLen === 1 && env.final && !fits8(dv) && e.disp.sec < 0) env.warn(e.mem.col, 'displacement does not fit in a byte; truncated');
+        if (e.dispLen === 1 && env.final && !fits8(dv) && e.disp.sec < 0) warnings.push([e.mem.col, 'displacement does not fit in a byte; truncated']);
         pushLE(out, dv, e.dispLen);
       }
     }
@@ -493,7 +496,7 @@ function tryRow(env: EncodeEnv, insn: Insn, cand: Candidate, ops: Operand[], val
         if (codes.length === 1 && hasLongerForm(insn.mnem) && ops[0].k === 'imm' && ops[0].dist !== 'short') throw new NoMatch('short jump out of range', 2);
         throw new AsmError(im.col, `short jump is out of range (${delta} bytes)`);
       }
-      if (im.size === 2 && env.final && (delta < -32768n || delta > 65535n)) env.warn(im.col, 'jump target is outside 16-bit range');
+      if (im.size === 2 && env.final && (delta < -32768n || delta > 65535n)) warnings.push([im.col, 'jump target is outside 16-bit range']);
       pushLE(out, delta, im.size);
     } else if (im.kind === 'far') {
       pushLE(out, env.absolute(im.v), im.size);
@@ -504,12 +507,12 @@ function tryRow(env: EncodeEnv, insn: Insn, cand: Candidate, ops: Operand[], val
         const bitsz = BigInt(im.size * 8);
         const lo = -(1n << (bitsz - 1n));
         const hi = (1n << bitsz) - 1n;
-        if (n < lo || n > hi) env.warn(im.col, `value ${n} does not fit in ${im.size === 1 ? 'a byte' : im.size === 2 ? 'a word' : 'a dword'}; truncated`);
+        if (n < lo || n > hi) warnings.push([im.col, `value ${n} does not fit in ${im.size === 1 ? 'a byte' : im.size === 2 ? 'a word' : 'a dword'}; truncated`]);
       }
       pushLE(out, n, im.size);
     }
   }
-  return { bytes: out, wild };
+  return { bytes: out, wild, warnings };
 }
 
 /** Mnemonics with both a rel8 and a rel16/32 form (so an out-of-range short is not an error). */
@@ -551,6 +554,21 @@ function fits(c: Candidate, ops: Operand[]): boolean {
   if (codes.length > 0 && (codes[0][0] === 'X' || codes[0][0] === 'Y' || (codes.length > 1 && (codes[1][0] === 'X' || codes[1][0] === 'Y')))) return ops.length === 0;
   if (codes.length !== ops.length) return false;
   for (let i = 0; i < ops.length; i++) if (!kindFits(codes[i], ops[i])) return false;
+  return true;
+}
+
+/**
+ * True when the instruction's bytes can only depend on its own operands: no jump or call
+ * to a relative target, every expression a constant. The assembler encodes such an
+ * instruction once instead of on every pass.
+ */
+export function isFixedEncoding(insn: Insn): boolean {
+  const name = resolveName(insn.mnem)[0];
+  if ((CANDIDATES.get(name) ?? []).some((c) => c.row.operands.some((o) => o[0] === 'J'))) return false;
+  for (const op of insn.ops) {
+    if (op.k === 'imm' && (!isConstant(op.expr) || (op.seg && !isConstant(op.seg)))) return false;
+    if (op.k === 'mem' && ((op.disp && !isConstant(op.disp)) || op.terms.some((t) => !isConstant(t.scale)))) return false;
+  }
   return true;
 }
 
@@ -613,6 +631,7 @@ export function encode(env: EncodeEnv, insn: Insn): number[] {
   if (chosen) {
     // an unsized memory operand is fine only when a single size is possible (sete [x])
     if (chosen.wild && (sizeMissing || wilds.size > 1)) throw new AsmError(insn.col, 'operation size not specified');
+    for (const [col, msg] of chosen.warnings) env.warn(col, msg);
     return chosen.bytes;
   }
   if (hardError) throw hardError;

@@ -9,5 +9,5 @@
 
 export { assemble, LineMap, type AssembleOptions, type AssembleResult, type AsmSymbol, type LineMapEntry } from './assembler';
 export { formatDiagnostic, type Diagnostic } from './diag';
-export { disassemble, disassembleOne, type DisasmLine, type DisasmOptions } from './disasm';
+export { disassemble, disassembleOne, formatListing, type DisasmLine, type DisasmOptions } from './disasm';
 export { normalizePath, type FileData, type Vfs } from './vfs';

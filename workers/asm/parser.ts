@@ -199,7 +199,8 @@ export class Parser {
         st.label = this.qualify(name);
         st.labelCol = t0.col;
         if (!colon && !nextIsEqu && n === 1) st.orphan = true;
-        if (!name.startsWith('.') && !name.startsWith('..@')) this.base = name;
+        // an equ is not a place in the code, so (as in NASM) it does not start a new scope
+        if (!name.startsWith('.') && !name.startsWith('..@') && !nextIsEqu) this.base = name;
         i = colon ? 2 : 1;
       }
     }

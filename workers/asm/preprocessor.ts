@@ -677,6 +677,33 @@ export class Preprocessor {
         this.defs.set(name.s, { params: null, body: [{ k: Tk.Num, s: String(n), col: 0, ws: true, num: BigInt(n), str: '' }] });
         return;
       }
+      case '%strcat': {
+        // %strcat name 'a', "b", ... : one string of them all
+        const name = args[0];
+        const parts = splitArgs(this.expand(args.slice(1), new Set(), 0), false);
+        if (!name || parts.some((p) => p.length !== 1 || p[0].k !== Tk.Str)) {
+          this.error(col, '%strcat expects a macro name and strings');
+          return;
+        }
+        this.defs.set(name.s, { params: null, body: [strToken(parts.map((p) => p[0].str).join(''))] });
+        return;
+      }
+      case '%substr': {
+        // %substr name 'string', start[, length]  (1-based, as in NASM)
+        const name = args[0];
+        const parts = splitArgs(this.expand(args.slice(1), new Set(), 0), false);
+        const str = parts[0];
+        if (!name || !str || str.length !== 1 || str[0].k !== Tk.Str || parts.length < 2) {
+          this.error(col, '%substr expects a macro name, a string and a start position');
+          return;
+        }
+        const from = Number(this.evalNumber(parts[1], col));
+        const len = parts[2] ? Number(this.evalNumber(parts[2], col)) : 1;
+        const whole = str[0].str;
+        const n = len < 0 ? whole.length - (from - 1) + len + 1 : len;
+        this.defs.set(name.s, { params: null, body: [strToken(whole.substr(from - 1, Math.max(0, n)))] });
+        return;
+      }
       case '%include': {
         const ex = this.expand(args, new Set(), 0);
         const f = ex[0];
@@ -913,6 +940,14 @@ function splitArgs(toks: Token[], keepBraces: boolean): Token[][] {
   }
   out.push(cur);
   return out;
+}
+
+/** A string token holding `text` (quoted the way NASM prints it). */
+function strToken(text: string): Token {
+  const q = text.includes("'") ? '"' : "'";
+  let v = 0n;
+  for (let i = Math.min(text.length, 8) - 1; i >= 0; i--) v = (v << 8n) | BigInt(text.charCodeAt(i) & 0xff);
+  return { k: Tk.Str, s: q + text + q, col: 0, ws: true, num: v, str: text };
 }
 
 const CC_INVERSE: Record<string, string> = {

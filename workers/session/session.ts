@@ -229,7 +229,7 @@ export class LabSession implements LabApi {
             until.cr3 !== undefined && cpu.cr3 >>> 0 !== until.cr3 >>> 0) {
           exit = { kind: 'budget' }; // reached in another address space: keep going
         } else if (exit.kind === 'breakpoint' && tempBreakpoint >= 0 && this.linearEip(slot) === tempBreakpoint) {
-          return ok(this.settle(slot, { kind: 'budget' }, { reason: 'step', message: 'Stepped over.', eip: cpu.eip, cycles: cpu.cycles }));
+          return ok(this.settle(slot, { kind: 'budget' }, { reason: 'step', message: `Ran to ${hex(tempBreakpoint)}.`, eip: cpu.eip, cycles: cpu.cycles }));
         }
         if (exit.kind !== 'budget' && exit.kind !== 'requested') {
           return ok(this.settle(slot, exit, { reason: 'budget', message: '', eip: cpu.eip, cycles: cpu.cycles }));

@@ -37,7 +37,7 @@ import { installHandlers } from './ops/registry';
 // of an imported name into a getter call, too slow for the per-instruction paths.
 const { CF, DF, IF, OSZAPC, TF } = opcodesModule;
 const { getCF, materialise, statusFlags } = flagsModule;
-const { READ_MASK_SUP, READ_MASK_USER, TLB_VALID, WRITE_MASK_SUP, WRITE_MASK_USER } = pagingModule;
+const { READ_MASK_SUP, READ_MASK_USER, TLB_CODE, TLB_VALID, WRITE_MASK_SUP, WRITE_MASK_USER } = pagingModule;
 
 export const enum Stop { Budget = 0, Halted = 1, Breakpoint = 2, Requested = 3, TripleFault = 4, Error = 5 }
 
@@ -281,15 +281,19 @@ export class Cpu implements CodeReader {
     this.rmask = user ? READ_MASK_USER : READ_MASK_SUP;
     this.wmask = user ? WRITE_MASK_USER : WRITE_MASK_SUP;
     if (this.cr3 !== this.lastCr3 || ((this.cr0 ^ this.lastCr0) & 0x80010001) !== 0 || ((this.cr4 ^ this.lastCr4) & 0x10) !== 0) {
-      this.mmu.flush();
+      // Paging state changed; system.ts flushes (and traces) on its paths, this catches
+      // direct writes to the fields (tests, snapshot restore).
+      if (this.mmu.flushes === this.lastFlushes) this.mmu.flush();
       this.lastCr3 = this.cr3;
       this.lastCr0 = this.cr0;
       this.lastCr4 = this.cr4;
     }
+    this.lastFlushes = this.mmu.flushes;
     this.fpLen = 0;
     this.irqCheck = true;
     this.boundaryWork = 1;
   }
+  private lastFlushes = -1;
 
   // ==== linear memory (paging) ============================================================
 
@@ -322,7 +326,7 @@ export class Cpu implements CodeReader {
   writeLin8(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12];
     if ((e & this.wmask) === TLB_VALID) { this.u8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
-    this.mem.write8(this.xlate(lin, true, this.cpl === 3), v & 0xff);
+    this.writeLinSlow(lin, 1, v, this.cpl === 3);
   }
   writeLin16(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12];
@@ -350,8 +354,9 @@ export class Cpu implements CodeReader {
     const user = this.cpl === 3;
     const e = this.tlb[lin >>> 12];
     if ((e & this.wmask) !== TLB_VALID) this.xlate(lin, true, user);
-    const last = (lin + size - 1) | 0;
-    if ((last ^ lin) >>> 12 !== 0 && (this.tlb[last >>> 12] & this.wmask) !== TLB_VALID) this.xlate(last, true, user);
+    // A fault on the second page reports its first byte in CR2.
+    const next = ((lin | 0xfff) + 1) | 0;
+    if ((lin & 0xfff) + size > 0x1000 && (this.tlb[next >>> 12] & this.wmask) !== TLB_VALID) this.xlate(next, true, user);
   }
 
   private readLinSlow(lin: number, size: number, user: boolean): number {
@@ -367,19 +372,51 @@ export class Cpu implements CodeReader {
   }
 
   private writeLinSlow(lin: number, size: number, v: number, user: boolean): void {
-    const pa0 = this.xlate(lin, true, user);
-    if (((lin & 0xfff) + size) <= 0x1000) {
-      if (size === 2) this.mem.write16(pa0, v & 0xffff); else this.mem.write32(pa0, v);
+    const off = lin & 0xfff;
+    if (off + size <= 0x1000) {
+      // A TLB hit except for the has-code bit: no walk needed, just tell the code cache.
+      const e = this.tlb[lin >>> 12];
+      const pa = (e & (this.wmask & ~TLB_CODE)) === TLB_VALID ? ((e & ~0xfff) | off) >>> 0 : this.xlate(lin, true, user);
+      this.writePhys(pa, size, v);
       return;
     }
     // Crossing a page: translate both halves before writing anything.
+    const pa0 = this.xlate(lin, true, user);
     const pa1 = this.xlate(((lin | 0xfff) + 1) | 0, true, user);
-    const split = 0x1000 - (lin & 0xfff);
+    const split = 0x1000 - off;
     for (let k = 0; k < size; k++) {
       const pa = k < split ? pa0 + k : pa1 + (k - split);
-      this.mem.write8(pa, (v >>> (8 * k)) & 0xff);
+      this.writePhys(pa, 1, (v >>> (8 * k)) & 0xff);
     }
   }
+
+  /**
+   * A CPU store to physical memory outside the fast path. If the frame holds decoded code,
+   * only the records that overlap the stored bytes are dropped (an instruction is at
+   * most 15 bytes), so code and data sharing a page do not throw the whole page away.
+   */
+  private writePhys(pa: number, size: number, v: number): void {
+    const frame = pa >>> 12;
+    if (pa < this.mem.size && this.mem.codePages[frame] !== 0) {
+      const arr = this.codeCache[frame];
+      if (arr !== null) {
+        const o = pa & 0xfff;
+        for (let k = Math.max(0, o - 14); k < o; k++) {
+          const r = arr[k];
+          if (r !== null && k + r.len > o) arr[k] = null;
+        }
+        const end = Math.min(4096, o + size);
+        for (let k = o; k < end; k++) arr[k] = null;
+        this.codeInvalidations++;
+      }
+      this.ownWrite = true;
+    }
+    if (size === 1) this.mem.write8(pa, v & 0xff);
+    else if (size === 2) this.mem.write16(pa, v & 0xffff);
+    else this.mem.write32(pa, v);
+    this.ownWrite = false;
+  }
+  private ownWrite = false;
 
   /** Supervisor accesses (descriptor tables, the TSS, interrupt frames at any CPL). */
   sysReadLin8(lin: number): number { return this.mem.read8(this.sysPa(lin, false)); }
@@ -399,7 +436,7 @@ export class Cpu implements CodeReader {
   }
   sysWriteLin32(lin: number, v: number): void {
     if ((lin & 0xfff) <= 0xffc) { this.mem.write32(this.sysPa(lin, true), v); return; }
-    this.sysPa(lin, true); this.sysPa((lin + 3) | 0, true);
+    this.sysPa(lin, true); this.sysPa(((lin | 0xfff) + 1) | 0, true);
     this.sysWriteLin16(lin, v); this.sysWriteLin16((lin + 2) | 0, v >>> 16);
   }
   private sysPa(lin: number, write: boolean): number {
@@ -602,7 +639,9 @@ export class Cpu implements CodeReader {
     return i;
   }
 
+  /** memory.ts: a frame with decoded code was written by someone else (DMA, the loader, descriptor-table stores). */
   private onCodeWrite(frame: number): void {
+    if (this.ownWrite) return;
     this.codeCache[frame] = null;
     this.mem.codePages[frame] = 0;
     this.codeInvalidations++;

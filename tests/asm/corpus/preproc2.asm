@@ -104,3 +104,20 @@ here: over 5, 6
 %endif
 %pop
     jmp here
+; an equ does not start a new scope for local labels; struc does
+scope:
+.x: nop
+SCOPE_CONST equ 5
+.y: jmp scope.y
+struc rec
+.a resd 1
+endstruc
+.z: jmp rec.z
+; %substr and %strcat
+%substr FIRST 'xyz', 1
+%substr MIDDLE 'abcdef', 2, 3
+%substr TAIL 'abcdef', 3, -1
+%strcat JOINED 'ab', "cd", 'e'
+    db FIRST, MIDDLE, TAIL, JOINED
+%strlen JLEN JOINED
+    db JLEN

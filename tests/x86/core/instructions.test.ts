@@ -337,6 +337,21 @@ describe('the decoded-code cache', () => {
     expect(t.r[0]).toBe(2);
   });
 
+  it('keeps the rest of a page decoded when data beside the code is written', () => {
+    const t = run32(`
+      mov ecx, 500
+    l: add [counter], ecx
+      dec ecx
+      jnz l
+      jmp done
+    counter: dd 0
+    done:
+    `);
+    expect(t.r[1]).toBe(0);
+    expect(t.cpu.decodes).toBeLessThan(12);
+    expect(t.cpu.codeInvalidations).toBeGreaterThanOrEqual(500);
+  });
+
   it('caches: a loop decodes each instruction once', () => {
     const t = run32('mov ecx, 1000\n l: add eax, ecx\n dec ecx\n jnz l');
     expect(t.cpu.decodes).toBeLessThan(10);

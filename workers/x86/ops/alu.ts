@@ -145,9 +145,8 @@ const aluFactory: HandlerFactory = (row, i, o32) => {
 
 // ---- INC / DEC (CF is kept) -------------------------------------------------------------
 function incdec(c: Cpu, a: number, dec: number, sz: number): number {
-  const cf = getCF(c);
+  if ((c.lazy & CF) !== 0) c.flags = (c.flags & ~CF) | getCF(c);
   const r = dec !== 0 ? (a - 1) | 0 : (a + 1) | 0;
-  c.flags = (c.flags & ~CF) | cf;
   c.lop = dec !== 0 ? K_SUB : K_ADD;
   c.la = a; c.lb = 1; c.lres = r; c.lsz = sz; c.lazy = OF | SF | ZF | AF | PF;
   return r;
@@ -258,6 +257,22 @@ function imulN(c: Cpu, i: Insn, a: number, b: number): void {
 }
 function imul2(c: Cpu, i: Insn): void { imulN(c, i, c.regs[i.reg], readE(c, i, i.imm2)); }
 function imul3(c: Cpu, i: Insn): void { imulN(c, i, readE(c, i, i.imm2), i.imm); }
+/**
+ * IMUL r32, r32, imm (the common form). The double product is exact below 2^53 and rounds
+ * monotonically, so it differs from the truncated product exactly when the result overflows.
+ */
+function imul3r32(c: Cpu, i: Insn): void {
+  const a = c.regs[i.rm];
+  const lo = Math.imul(a, i.imm);
+  c.regs[i.reg] = lo;
+  mulFlags(c, a * i.imm !== lo, lo, 0x80000000 | 0);
+}
+function imul2r32(c: Cpu, i: Insn): void {
+  const a = c.regs[i.reg], b = c.regs[i.rm];
+  const lo = Math.imul(a, b);
+  c.regs[i.reg] = lo;
+  mulFlags(c, a * b !== lo, lo, 0x80000000 | 0);
+}
 
 function div1(c: Cpu, i: Insn): void {
   const size = i.imm2;
@@ -399,7 +414,9 @@ export const ALU_FACTORIES: Record<string, HandlerFactory> = {
   sub: aluFactory, xor: aluFactory, cmp: aluFactory, test: aluFactory,
   inc: incFactory, dec: incFactory,
   not: sized(notE), neg: sized(negE),
-  mul: sized(mul1), imul1: sized(imul1), imul2: sized(imul2), imul3: sized(imul3),
+  mul: sized(mul1), imul1: sized(imul1),
+  imul2: (row, i, o32) => { i.imm2 = sizeOf(row.size, o32); return i.imm2 === 4 && i.mem === 0 ? imul2r32 : imul2; },
+  imul3: (row, i, o32) => { i.imm2 = sizeOf(row.size, o32); return i.imm2 === 4 && i.mem === 0 ? imul3r32 : imul3; },
   div: sized(div1), idiv: sized(idiv1),
   daa: () => daa, das: () => das, aaa: () => aaa, aas: () => aas, aam: () => aam, aad: () => aad,
   cbw: (_r, _i, o32) => (o32 ? cwde : cbw),

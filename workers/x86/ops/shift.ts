@@ -19,16 +19,15 @@ const { AF, CF, OF, PF, SF, ZF } = opcodesModule;
 const { getCF, K_LOGIC, materialise } = flagsModule;
 const { getReg, readE, rmwRead, rmwWrite, setReg, sizeOf } = operandModule;
 
-/** Stores C and O eagerly and S Z P lazily from the result. */
+/** Stores C and O eagerly (A cleared) and S Z P lazily from the result: all six are new. */
 function shiftFlags(c: Cpu, cf: number, of: number, res: number, bits: number): void {
-  materialise(c);
-  c.flags = (c.flags & ~(CF | OF | AF)) | (cf & 1) | (of !== 0 ? OF : 0);
+  c.flags = (c.flags & ~(CF | OF | AF | SF | ZF | PF)) | (cf & 1) | (of !== 0 ? OF : 0);
   c.lop = K_LOGIC; c.la = 0; c.lb = 0; c.lres = res; c.lsz = 1 << (bits - 1); c.lazy = SF | ZF | PF;
 }
-/** Rotates change only C and O. */
+/** Rotates change only C and O: those become eager, S Z A P stay as they were (lazy or not). */
 function rotFlags(c: Cpu, cf: number, of: number): void {
-  materialise(c);
   c.flags = (c.flags & ~(CF | OF)) | (cf & 1) | (of !== 0 ? OF : 0);
+  c.lazy &= ~(CF | OF);
 }
 
 /** One shift/rotate of an unsigned `bits`-wide value by a masked, nonzero count. */
@@ -98,17 +97,21 @@ export function shiftOp(c: Cpu, op: number, v: number, count: number, bits: numb
   }
 }
 
+// A memory operand is accessed for read-modify-write even when the masked count is 0 (a
+// not-present or read-only page faults as for a write), but then nothing is written.
 function shiftImm(c: Cpu, i: Insn): void {
   const count = i.imm & 0x1f;
-  if (count === 0) { readE(c, i, i.imm2); return; }
   const size = i.imm2;
-  rmwWrite(c, i, size, shiftOp(c, i.aux, rmwRead(c, i, size), count, size * 8));
+  const v = rmwRead(c, i, size);
+  if (count === 0) return;
+  rmwWrite(c, i, size, shiftOp(c, i.aux, v, count, size * 8));
 }
 function shiftCl(c: Cpu, i: Insn): void {
   const count = c.regs[1] & 0x1f;
-  if (count === 0) { readE(c, i, i.imm2); return; }
   const size = i.imm2;
-  rmwWrite(c, i, size, shiftOp(c, i.aux, rmwRead(c, i, size), count, size * 8));
+  const v = rmwRead(c, i, size);
+  if (count === 0) return;
+  rmwWrite(c, i, size, shiftOp(c, i.aux, v, count, size * 8));
 }
 /** The most common form, SHL/SHR/SAR r32, imm: no memory, no generic size. */
 function shiftReg32Imm(c: Cpu, i: Insn): void {
@@ -131,8 +134,8 @@ const shiftFactory: HandlerFactory = (row, i, o32) => {
 function shxd(c: Cpu, i: Insn, count: number): void {
   count &= 0x1f;
   const size = i.imm2;
-  if (count === 0) { readE(c, i, size); return; }
   const d = rmwRead(c, i, size);
+  if (count === 0) return;
   const s = getReg(c, i.reg, size);
   let r: number, cf: number;
   const left = i.aux === 0;

@@ -18,7 +18,7 @@ import * as operandModule from './operand';
 // of an imported name into a getter call, too slow for the per-instruction paths.
 const { ATTR_NOREAL, ZF } = opcodesModule;
 const { materialise } = flagsModule;
-const { getReg, readE, setReg, setReg16, sizeOf, writeE } = operandModule;
+const { getReg, readE, rmwRead, rmwWrite, setReg, sizeOf, writeE } = operandModule;
 
 const CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR4_TSD = 4;
 
@@ -108,12 +108,12 @@ function lsl(c: Cpu, i: Insn): void {
   setReg(c, i.reg, i.imm2, v);
   setZF(c, true);
 }
+/** ARPL: a read-modify-write of its destination (write intent even when nothing changes). */
 function arpl(c: Cpu, i: Insn): void {
-  const d = i.mem !== 0 ? c.readMem16(i.seg, i.ea(c, i)) : c.regs[i.rm] & 0xffff;
+  const d = rmwRead(c, i, 2);
   const s = c.regs[i.reg] & 3;
   if ((d & 3) < s) {
-    const v = (d & ~3) | s;
-    if (i.mem !== 0) c.writeMem16(i.seg, i.ea(c, i), v); else setReg16(c, i.rm, v);
+    rmwWrite(c, i, 2, (d & ~3) | s);
     setZF(c, true);
   } else setZF(c, false);
 }
