@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileData } from '../../workers/asm/vfs';
 import {
-  buildGuest, builtModes, findGuest, formatGuestDiagnostic, GUESTS, guestFilesFromBundle, layerFile,
+  buildGuest, builtModes, findGuest, GuestBuildCache, formatGuestDiagnostic, GUESTS, guestFilesFromBundle, layerFile,
   makeGuestBundle, programSources, type GuestBuild,
 } from '../../workers/guests';
 import { readGuestFiles } from '../../tools/guests-fs';
@@ -142,5 +142,49 @@ describe('the guest source bundle', () => {
     expect(guestFilesFromBundle({ format: 'x' })).toMatchObject({ ok: false, error: expect.stringMatching(/not a guest source bundle/) });
     expect(guestFilesFromBundle({ format: 'paravirt-lab guest sources', version: 2, files: {} })).toMatchObject({ ok: false, error: expect.stringMatching(/version 2/) });
     expect(guestFilesFromBundle({ format: 'paravirt-lab guest sources', version: 1, files: { a: 1 } })).toMatchObject({ ok: false, error: expect.stringMatching(/^a: not text/) });
+  });
+});
+
+describe('rebuilding with a GuestBuildCache', () => {
+  it('assembles again only what an edit touched, with the same result as a fresh build', () => {
+    const files = readGuestFiles();
+    const cache = new GuestBuildCache();
+    const first = buildGuest(files, { cache });
+    const programs = first.programs.length;
+    expect(first.ok).toBe(true);
+    expect([cache.hits, cache.misses]).toEqual([0, programs + 1]);
+
+    // nothing changed: nothing is assembled
+    const again = buildGuest(files, { cache });
+    expect([cache.hits, cache.misses]).toEqual([programs + 1, programs + 1]);
+    expect(again.image).toBe(first.image);
+
+    // an edit to a kernel file: only the kernel again
+    const path = 'guests/kernel/console.inc';
+    const edited = new Map(files);
+    edited.set(path, `${String(files.get(path))}\n; a comment added\n`);
+    const k = buildGuest(edited, { cache });
+    expect([cache.hits, cache.misses]).toEqual([2 * programs + 1, programs + 2]);
+    expect(Buffer.from(k.image).equals(Buffer.from(first.image))).toBe(true);
+
+    // an edit to a user program: that program, and the kernel that includes it
+    const hello = 'guests/user/hello.asm';
+    const text = String(files.get(hello));
+    expect(text).toContain('hello, world');
+    edited.set(hello, text.replace('hello, world', 'HELLO, WORLD'));
+    const h = buildGuest(edited, { cache });
+    expect([cache.hits, cache.misses]).toEqual([3 * programs, programs + 4]);
+    const fresh = buildGuest(edited);
+    expect(Buffer.from(h.image).equals(Buffer.from(fresh.image))).toBe(true);
+    expect(Buffer.from(h.image).includes(Buffer.from('HELLO, WORLD'))).toBe(true);
+
+    // a new file that an include would now find first is an edit too
+    const lib = 'guests/user/lib.inc';
+    expect(files.has(lib)).toBe(true);
+    const shadow = new Map(edited);
+    shadow.set('guests/user/abi.inc', '%error "shadowed"\n'); // found beside the program before guests/include
+    const s = buildGuest(shadow, { cache });
+    expect(s.ok).toBe(false);
+    expect(s.errors.some((d) => /shadowed/.test(d.message))).toBe(true);
   });
 });

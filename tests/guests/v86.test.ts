@@ -20,7 +20,7 @@
  * their output depends on where timer ticks fall.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestFromDisk } from '../../tools/guests-fs';
 import { GuestShell } from './shell';
 import { V86Shell } from './v86shell';
@@ -61,30 +61,35 @@ interface Session {
   outputs: string[];
 }
 
-describe('the teaching kernel in v86 and on our machine', () => {
-  let image: Uint8Array;
-  let ours: Session;
-  let theirs: Session;
-  let v86: V86Shell | null = null;
-
-  beforeAll(async () => {
-    const b = buildGuestFromDisk({ guest: 'kernel', mode: 'native' });
-    if (!b.ok) throw new Error(`the kernel did not build: ${b.errors.map((e) => e.message).join('; ')}`);
-    image = b.image;
-
-    const sh = new GuestShell(image, { memoryMiB: MEMORY_MIB });
-    ours = { boot: sh.boot(), outputs: COMMANDS.map((c) => sh.run(c)) };
-
-    v86 = await V86Shell.create(image, MEMORY_MIB);
+/** Boots `image` on our machine and in v86 with `memoryMiB`, and types `commands` into both. */
+async function bothSessions(image: Uint8Array, memoryMiB: number, commands: readonly string[]): Promise<{ ours: Session; theirs: Session }> {
+  const sh = new GuestShell(image, { memoryMiB });
+  const ours = { boot: sh.boot(), outputs: commands.map((c) => sh.run(c)) };
+  const v86 = await V86Shell.create(image, memoryMiB);
+  try {
     const boot = await v86.boot();
     const outputs: string[] = [];
-    for (const c of COMMANDS) outputs.push(await v86.run(c));
-    theirs = { boot, outputs };
-  }, 60_000);
+    for (const c of commands) outputs.push(await v86.run(c));
+    return { ours, theirs: { boot, outputs } };
+  } finally {
+    await v86.destroy();
+  }
+}
 
-  afterAll(async () => {
-    await v86?.destroy();
-  });
+let image: Uint8Array;
+beforeAll(() => {
+  const b = buildGuestFromDisk({ guest: 'kernel', mode: 'native' });
+  if (!b.ok) throw new Error(`the kernel did not build: ${b.errors.map((e) => e.message).join('; ')}`);
+  image = b.image;
+});
+
+describe('the teaching kernel in v86 and on our machine, 64 MiB', () => {
+  let ours: Session;
+  let theirs: Session;
+
+  beforeAll(async () => {
+    ({ ours, theirs } = await bothSessions(image, MEMORY_MIB, COMMANDS));
+  }, 60_000);
 
   it('boots to the same banner, free memory and prompt', () => {
     expect(theirs.boot).toContain('paravirt-lab teaching kernel (native mode)');
@@ -116,5 +121,25 @@ describe('the teaching kernel in v86 and on our machine', () => {
     expect(maskTicks('    0     0 runnable   123 idle\n    1     0 sleeping     0 sh\n')).toBe('    0     0 runnable # idle\n    1     0 sleeping # sh\n');
     expect(maskTicks('primes: 2262 primes below 20000\n')).toBe('primes: 2262 primes below 20000\n');
     expect(maskTicks('timer ticks              38\npage faults              11\n')).toBe('timer ticks #\npage faults              11\n');
+  });
+});
+
+describe('running out of memory, in v86 and on our machine, 8 MiB', () => {
+  // hog grows its heap a MiB at a time until a demand-zero fault finds no frame and the
+  // kernel kills it; both machines must kill it at the same address and get every frame back.
+  const commands = ['vmstat', 'hog', 'vmstat', 'hello', 'hog', 'vmstat'];
+  let ours: Session;
+  let theirs: Session;
+
+  beforeAll(async () => {
+    ({ ours, theirs } = await bothSessions(image, 8, commands));
+  }, 60_000);
+
+  it('kills hog at the same address and frees the same memory', () => {
+    expect(theirs.boot).toBe(ours.boot);
+    expect(theirs.outputs[1]).toMatch(/^hog: 1 MiB\n[\s\S]*out of memory .*addr=0x[0-9a-f]{8} .* - killed\n$/);
+    expect(theirs.outputs.map(maskTicks)).toEqual(ours.outputs.map(maskTicks));
+    const free = (out: string) => Number(/free memory KiB\s+(\d+)/.exec(out)?.[1]);
+    expect(free(theirs.outputs[2])).toBe(free(theirs.outputs[0]));
   });
 });

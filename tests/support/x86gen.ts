@@ -412,7 +412,10 @@ export function makeSnippets(seed: number, perRow: number, faultChance = 0): Sni
   const rng = new Rng(seed);
   const out: Snippet[] = [];
   for (const row of differentialRows()) {
-    for (let k = 0; k < perRow; k++) out.push(makeSnippet(row, rng, out.length, faultChance));
+    // With faults on, string instructions get four times the draws: a REP that faults part
+    // way is where restartability (ECX/ESI/EDI/EFLAGS at the faulting iteration) shows.
+    const n = faultChance > 0 && ['movs', 'cmps', 'stos', 'lods', 'scas'].includes(row.sem) ? perRow * 4 : perRow;
+    for (let k = 0; k < n; k++) out.push(makeSnippet(row, rng, out.length, faultChance));
   }
   return out;
 }

@@ -71,10 +71,20 @@ const V86_KNOWN: Known[] = [
     // i486 PRM, BT/BTS/BTR/BTC: a memory operand is the word or dword at the effective
     // address (plus 4 * (offset DIV 32) for a register offset), and a #PF reports the
     // linear address of that access in CR2. v86 touches only the byte holding the bit,
-    // so its CR2 is that byte's address. The fault itself and its error code must agree.
+    // so its CR2 is that byte's address, and near a page boundary that byte can lie in a
+    // different page than the operand's first byte (another error code, which is pushed on
+    // the checksummed stack). That both fault with #PF must agree.
     applies: (s, v, o) => ['bt', 'bts', 'btr', 'btc'].includes(s.row.sem) && v.tag === 0x10e && o.tag === 0x10e,
-    ignore: ['cr2'],
+    ignore: ['cr2', 'err', 'checksum'],
     reason: 'v86 BT* CR2 is the byte, not the operand',
+  },
+  {
+    // The same v86 shortcut when the operand straddles into a page that is not present or
+    // read-only but the byte holding the bit does not: the i486 accesses the whole word or
+    // dword and faults; v86 completes.
+    applies: (s, v, o) => ['bt', 'bts', 'btr', 'btc'].includes(s.row.sem) && v.tag === 0 && o.tag === 0x10e,
+    ignore: ['tag', 'regs', 'eflags', 'checksum', 'eip', 'err', 'cr2'],
+    reason: 'v86 BT* accesses only the byte holding the bit',
   },
   {
     // i486 PRM, ENTER, Operation: with a nesting level L > 0 it pushes L-1 frame pointers

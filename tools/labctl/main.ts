@@ -51,7 +51,7 @@ usage:
   labctl help                      this text
 
 <kernel> is the name of a built-in guest (see labctl guests, e.g. kernel), which is built
-from guests/ with the lab's own assembler; or a file (Multiboot v1: a.out-kludge or ELF32;
+from guests/ with the lab's own assembler (errors print as file:line:column); or a file (Multiboot v1: a.out-kludge or ELF32;
 write ./NAME for a file that has a guest's name); or the name of a prebuilt image in
 public/guests/ (e.g. demo).
 
@@ -62,13 +62,14 @@ boot options:
   --type TEXT        type TEXT on the serial line at boot (escapes: \\n \\r \\t \\\\ \\xNN)
   --max-cycles N     give up after N virtual cycles (default 20e9 = 200 s at 100 MHz)
   --timestamps       start each console line with the wall-clock ms since boot ("1234.5 ...")
-  --mem MiB          RAM size (default 64)
+  --mem MiB          RAM size (default 64, or the built-in guest's own size)
   --cmdline TEXT     the kernel's multiboot command line
   --quiet            do not echo the console (the result is still reported)
 
 exit codes: 0 TEXT seen (or, without --until, the guest halted or wrote 0 to the debug exit
-port); 1 the run ended without TEXT; 2 bad usage or image; 3 out of cycles; 4 triple fault
-or CPU error.
+port); 1 the run ended without TEXT; 2 bad usage or image, a guest that did not build, or
+a mode not available yet; 3 out of cycles; 4 triple fault or CPU error. labctl build and
+labctl guests exit 0 on success and 2 otherwise.
 `;
 
 const COMMANDS: Record<string, Command> = {

@@ -11,7 +11,12 @@
  *      so programs.inc's `incbin "hello.bin"` finds the program just built.
  * The caller's map is never changed (the binaries go into a copy). Every problem, in any
  * file, comes back in `errors` with its file:line:column, all of them at once; buildGuest()
- * never throws. Next: tools/guests-fs.ts (Node) or the worker that calls this.
+ * never throws.
+ *
+ * Rebuilding after an edit: pass the same GuestBuildCache to every build. Each assembly
+ * remembers every file it looked up (found or not) and is reused while all of those look-ups
+ * give the same answer, so after an edit to the kernel only the kernel is assembled again.
+ * Next: tools/guests-fs.ts (Node) or the worker that calls this.
  */
 
 import { assemble, LineMap, type AsmSymbol, type AssembleResult } from '../asm/assembler';
@@ -65,12 +70,75 @@ export interface GuestBuildOptions {
   mode?: string;
   /** extra -D definitions for the kernel, after the recipe's own */
   defines?: readonly string[];
+  /** assemblies from earlier builds, reused when none of their inputs changed */
+  cache?: GuestBuildCache;
+}
+
+/** A file map that notes every path the assembler asks about, and what it found. */
+class RecordingFiles extends Map<string, FileData> {
+  readonly reads = new Map<string, FileData | undefined>();
+  override has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+  override get(path: string): FileData | undefined {
+    const d = super.get(path);
+    this.reads.set(path, d);
+    return d;
+  }
+}
+
+interface CachedAssembly {
+  reads: Map<string, FileData | undefined>;
+  result: AssembleResult;
+}
+
+/**
+ * Assemblies kept between builds, keyed by main file, definitions and include path. An
+ * entry is reused when every file it read is, in the new file map, the very same string
+ * (or still absent); edited text is a new string, so it is assembled again.
+ */
+export class GuestBuildCache {
+  private readonly entries = new Map<string, CachedAssembly>();
+  /** assemblies reused / run, since the cache was made */
+  hits = 0;
+  misses = 0;
+
+  assemble(files: ReadonlyMap<string, FileData>, main: string, defines: readonly string[], includeDirs: readonly string[]): AssembleResult {
+    const key = JSON.stringify([main, defines, includeDirs]);
+    const hit = this.entries.get(key);
+    if (hit !== undefined && sameReads(hit.reads, files)) {
+      this.hits++;
+      return hit.result;
+    }
+    this.misses++;
+    const recording = new RecordingFiles(files);
+    const result = assemble({ files: recording, main, defines, includeDirs });
+    this.entries.set(key, { reads: recording.reads, result });
+    return result;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+function sameReads(reads: ReadonlyMap<string, FileData | undefined>, files: ReadonlyMap<string, FileData>): boolean {
+  for (const [path, was] of reads) if (files.get(path) !== was) return false;
+  return true;
+}
+
+/** Assembles through the cache when there is one. */
+function assembleWith(cache: GuestBuildCache | undefined, files: ReadonlyMap<string, FileData>, main: string, defines: readonly string[], includeDirs: readonly string[]): AssembleResult {
+  return cache ? cache.assemble(files, main, defines, includeDirs) : assemble({ files, main, defines, includeDirs });
 }
 
 /** "file:line:column: error: message", or just "error: message" when there is no file. */
 export function formatGuestDiagnostic(d: GuestDiagnostic): string {
   return d.file ? `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}` : `${d.severity}: ${d.message}`;
 }
+
+/** The stand-in binary of a program that failed (one object, so the kernel's cache entry holds). */
+const NO_BYTES = new Uint8Array(0);
 
 function problem(message: string): GuestDiagnostic {
   return { severity: 'error', file: '', line: 0, column: 0, message };
@@ -129,13 +197,13 @@ export function buildGuest(files: ReadonlyMap<string, FileData>, options: GuestB
     return failed(id, mode, [problem(`${mode} mode not built yet: the ${mode} paravirt layer (${layerFile(recipe, mode)}) is not written`)]);
   }
   try {
-    return build(recipe, mode, files, options.defines ?? []);
+    return build(recipe, mode, files, options.defines ?? [], options.cache);
   } catch (e) {
     return failed(id, mode, [problem(`internal error while building ${id}: ${e instanceof Error ? e.message : String(e)}`)]);
   }
 }
 
-function build(recipe: GuestRecipe, mode: GuestMode, input: ReadonlyMap<string, FileData>, extra: readonly string[]): GuestBuild {
+function build(recipe: GuestRecipe, mode: GuestMode, input: ReadonlyMap<string, FileData>, extra: readonly string[], cache: GuestBuildCache | undefined): GuestBuild {
   const files = new Map(input);
   const errors: GuestDiagnostic[] = [];
   const warnings: GuestDiagnostic[] = [];
@@ -144,20 +212,15 @@ function build(recipe: GuestRecipe, mode: GuestMode, input: ReadonlyMap<string, 
   // 1. The user programs, each into bin/<name>.bin. A program that fails still gets an
   // (empty) binary there, so the kernel's incbin of it does not add a second, echo error.
   for (const [name, source] of programSources(recipe, files)) {
-    const r = assemble({ files, main: source, includeDirs: recipe.programIncludeDirs });
+    const r = assembleWith(cache, files, source, [], recipe.programIncludeDirs);
     errors.push(...r.errors);
     warnings.push(...r.warnings);
     programs.push(programOf(name, source, r));
-    files.set(`${PROGRAM_BIN_DIR}/${name}.bin`, r.ok ? r.image : new Uint8Array(0));
+    files.set(`${PROGRAM_BIN_DIR}/${name}.bin`, r.ok ? r.image : NO_BYTES);
   }
 
   // 2. The kernel, for one paravirt layer.
-  const k = assemble({
-    files,
-    main: recipe.main,
-    defines: [`MODE_${mode.toUpperCase()}`, ...recipe.defines, ...extra],
-    includeDirs: [...recipe.includeDirs, PROGRAM_BIN_DIR],
-  });
+  const k = assembleWith(cache, files, recipe.main, [`MODE_${mode.toUpperCase()}`, ...recipe.defines, ...extra], [...recipe.includeDirs, PROGRAM_BIN_DIR]);
   errors.push(...k.errors);
   warnings.push(...k.warnings);
   const ok = errors.length === 0;

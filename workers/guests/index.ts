@@ -7,7 +7,7 @@
 
 export { findGuest, GUEST_MODES, GUESTS, isGuestMode, PROGRAM_BIN_DIR, type GuestMode, type GuestRecipe } from './catalog';
 export {
-  buildGuest, builtModes, formatGuestDiagnostic, layerFile, programSources,
+  buildGuest, builtModes, GuestBuildCache, formatGuestDiagnostic, layerFile, programSources,
   type GuestBuild, type GuestBuildOptions, type GuestDiagnostic, type GuestProgram,
 } from './build';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, guestFilesFromBundle, makeGuestBundle, type GuestSourceBundle } from './bundle';

@@ -702,12 +702,12 @@ export class Cpu implements CodeReader {
 
   private loop(limit: number): Stop {
     for (;;) {
+      if (this.cycles >= limit) return Stop.Budget;
       if (this.boundaryWork !== 0) {
         const s = this.boundary();
         if (s >= 0) return s;
         if (s === -2) continue;
       }
-      if (this.cycles >= limit) return Stop.Budget;
       const eip = this.eip;
       this.insnStart = eip;
       const i = this.fetch();
@@ -775,6 +775,7 @@ export class Cpu implements CodeReader {
     this.instructions++;
     this.dr[6] |= 0x4000; // BS
     this.insnStart = this.eip;
+    this.halted = false; // a trap after HLT is taken, as an interrupt would be
     sys.deliverException(this, 1, -1);
     this.afterSystem();
   }
