@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   out.push(`| the same on all ${opts.runs} runs | ${deterministic ? 'yes' : 'NO'} |`);
   out.push(`| wall ms, first (cold) run | ${ms(b0.wallMs)} |`);
   out.push(`| wall ms, best warm run | ${ms(warm[0])} (median ${ms(warm[warm.length >> 1])}) |`);
-  if (v86Ms !== null) out.push(`| wall ms in v86 (JIT), for comparison | ${ms(v86Ms)} |`);
+  if (v86Ms !== null) out.push(`| wall ms in v86 (JIT), its start-up included, for comparison | ${ms(v86Ms)} |`);
   out.push('');
   out.push('From Enter to the next prompt (fork, exec, the program, exit, wait, the prompt), to within 1000 cycles:', '');
   out.push('| command | virtual cycles | instructions | wall ms |', '| --- | ---: | ---: | ---: |');

@@ -15,8 +15,14 @@ import { makeGuestBundle } from '../workers/guests/bundle';
 /** The repository root. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Every .asm/.inc under `<repo>/guests`, keyed "guests/<path>", in sorted order. */
-export function readGuestFiles(repo = REPO_ROOT): Map<string, FileData> {
+/** The guests/ folder of the repository. */
+export const GUESTS_DIR = join(REPO_ROOT, 'guests');
+
+/**
+ * Every .asm/.inc under `dir` (default: the repository's guests/), keyed "guests/<path>" as
+ * the recipes expect, in sorted order. A copy of guests/ elsewhere reads the same way.
+ */
+export function readGuestFiles(dir = GUESTS_DIR): Map<string, FileData> {
   const files = new Map<string, FileData>();
   const walk = (dir: string, vdir: string) => {
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -25,18 +31,18 @@ export function readGuestFiles(repo = REPO_ROOT): Map<string, FileData> {
       else if (e.isFile() && /\.(asm|inc)$/.test(e.name)) files.set(`${vdir}/${e.name}`, readFileSync(join(dir, e.name), 'utf8'));
     }
   };
-  walk(join(repo, 'guests'), 'guests');
+  walk(dir, 'guests');
   return files;
 }
 
 /** Builds a built-in guest from the sources on disk (never throws on bad sources). */
-export function buildGuestFromDisk(options: GuestBuildOptions = {}, repo = REPO_ROOT): GuestBuild {
-  return buildGuest(readGuestFiles(repo), options);
+export function buildGuestFromDisk(options: GuestBuildOptions = {}, dir = GUESTS_DIR): GuestBuild {
+  return buildGuest(readGuestFiles(dir), options);
 }
 
 /** Writes the JSON bundle of the guest sources the browser loads; returns the file count. */
-export function writeGuestBundle(out: string, repo = REPO_ROOT): number {
-  const bundle = makeGuestBundle(readGuestFiles(repo));
+export function writeGuestBundle(out: string, dir = GUESTS_DIR): number {
+  const bundle = makeGuestBundle(readGuestFiles(dir));
   writeFileSync(out, JSON.stringify(bundle) + '\n');
   return Object.keys(bundle.files).length;
 }

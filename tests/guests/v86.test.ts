@@ -3,6 +3,7 @@
  * independent emulator (v86) to the same shell: the same boot text and the same output
  * for the same commands as on our machine. A difference means one of the two machines (or
  * the image) is wrong, which is the point: v86 was written without reference to ours.
+ * Two sessions: the everyday programs with 64 MiB, and running out of memory with 8 MiB.
  *
  * What is masked, and why: only counts of timer ticks and what follows from where ticks
  * fall. Our PIT ticks in virtual time (cycles), v86's in wall-clock time, so how many ticks

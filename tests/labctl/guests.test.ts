@@ -2,11 +2,11 @@
 // the teaching kernel from guests/ with the lab's assembler and drives its shell, `build`
 // writes the image, and the modes without a hypervisor yet are refused with exit code 2.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { EXIT, main } from '../../tools/labctl/main';
-import { buildGuestFromDisk } from '../../tools/guests-fs';
+import { buildGuestFromDisk, GUESTS_DIR } from '../../tools/guests-fs';
 
 let out = '';
 let err = '';
@@ -105,6 +105,32 @@ describe('labctl build', () => {
     expect(await main(['build', 'kernel'])).toBe(2);
     expect(err).toMatch(/no output file/);
     expect(await main(['build', '--bogus'])).toBe(2);
+  });
+});
+
+describe('labctl with an edited copy of guests/ (--guests DIR)', () => {
+  it('boots the edited kernel, and reports a mistake at its file:line with exit code 2', async () => {
+    const copy = join(dir, 'my-guests');
+    cpSync(GUESTS_DIR, copy, { recursive: true });
+    const hello = join(copy, 'user', 'hello.asm');
+    const text = readFileSync(hello, 'utf8');
+    expect(text).toContain('hello, world');
+    writeFileSync(hello, text.replace('hello, world', 'edited greeting'));
+    expect(await main(['boot', 'kernel', '--guests', copy, '--type', 'hello\\r', '--until', 'edited greeting'])).toBe(EXIT.ok);
+    expect(out).toMatch(/edited greeting from user mode/);
+
+    const mm = join(copy, 'kernel', 'mm.inc');
+    const lines = readFileSync(mm, 'utf8').split('\n');
+    const n = lines.findIndex((l) => /^\s+mov\s/.test(l));
+    lines[n] = '        mov eax, ebx, ecx';
+    writeFileSync(mm, lines.join('\n'));
+    err = '';
+    expect(await main(['build', 'kernel', '--guests', copy, '-o', join(dir, 'never.bin')])).toBe(2);
+    expect(err).toMatch(new RegExp(`^guests/kernel/mm\\.inc:${n + 1}:\\d+: error: `, 'm'));
+    expect(err).toMatch(/kernel \(native\) did not build: 1 error/);
+    expect(await main(['boot', 'kernel', '--guests', copy])).toBe(EXIT.usage);
+    expect(await main(['boot', 'kernel', '--guests', join(dir, 'nonexistent')])).toBe(EXIT.usage);
+    expect(err).toMatch(/cannot read the guest sources/);
   });
 });
 

@@ -92,7 +92,7 @@ describe('labctl help and arguments', () => {
 
   it('parses boot options', () => {
     expect(parseBootArgs(['k.bin', '--until', 'A\\nB', '--max-cycles', '5e9', '--mem', '16', '--timestamps', '--type', 'x\\x41'])).toEqual({
-      kernel: 'k.bin', until: 'A\nB', type: 'xA', maxCycles: 5e9, timestamps: true, memMiB: 16, cmdline: '', quiet: false, mode: 'native', memGiven: true,
+      kernel: 'k.bin', until: 'A\nB', type: 'xA', maxCycles: 5e9, timestamps: true, memMiB: 16, cmdline: '', quiet: false, mode: 'native', memGiven: true, guestsDir: null,
     });
     expect(parseBootArgs(['k', '--max-cycles', '20_000k'])).toMatchObject({ maxCycles: 20_000_000, memGiven: false });
     expect(parseBootArgs(['kernel', '--mode', 'xen'])).toMatchObject({ kernel: 'kernel', mode: 'xen' });

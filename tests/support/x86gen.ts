@@ -10,11 +10,16 @@
  *   dword x8         EAX ECX EDX EBX ESP EBP ESI EDI
  *   dword eflags     after the instruction (for an exception: the EFLAGS image pushed)
  *   dword ds|es<<16, fs|gs<<16   the data segment selectors
- *   dword checksum   of the 2 KiB scratch area the snippet's memory operands point into
+ *   dword checksum   of the 2 KiB scratch area the snippet's memory operands point into,
+ *                    and of the 16 bytes before the page-fault region's absent page
  *   dword eip, err   for an exception: the pushed EIP and error code (0 otherwise)
  *   dword cr2        the page-fault address register (set by the last #PF)
  *
- * and "DIFFDONE\n" after the last one. The same image runs in v86 and in our Machine;
+ * and "DIFFDONE\n" after the last one. With the `paging` kernel option the kernel first turns
+ * on paging (identity map, one aliased page, one absent and one read-only page with CR0.WP)
+ * and a share of the memory operands and string pointers aim at those pages, so #PF error
+ * codes, CR2 and the restartability of faulting (REP) instructions are compared too.
+ * The same image runs in v86 and in our Machine;
  * tests/x86/differential.test.ts compares the records, masking the flags the manual leaves
  * undefined (the table's undef column, plus the per-case rules in `Snippet.undefFlags`).
  *
@@ -26,7 +31,7 @@
  */
 
 import {
-  OPCODE_ROWS, ATTR_FPU, ATTR_JUMP, ATTR_ALT, ATTR_LOCK, ATTR_UD, CF, OF, AF, SF, ZF, PF, DF, IOPL, NT,
+  OPCODE_ROWS, ATTR_FPU, ATTR_JUMP, ATTR_LOCK, CF, OF, AF, SF, ZF, PF, DF, IOPL, NT,
   type OpcodeRow,
 } from '../../workers/x86/opcodes';
 
@@ -83,6 +88,8 @@ export interface Snippet {
   boundOut: boolean | null;
   /** Why `undefFlags` has more than the table's bits (for reports). */
   notes: string[];
+  /** Register values (encoding order) loaded before the instruction runs. */
+  initRegs: readonly number[];
 }
 
 const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
@@ -198,7 +205,7 @@ function memModrm(b: Build, regField: number, off: number): number[] {
   return [(mod << 6) | (regField << 3) | base, ...dispBytes];
 }
 
-/** Builds one snippet for `row`, or null when this draw cannot be made safe. */
+/** Builds one snippet for `row` (faultChance: share of memory operands aimed at the fault region). */
 export function makeSnippet(row: OpcodeRow, rng: Rng, index: number, faultChance = 0): Snippet {
   const b: Build = {
     rng, regs: Array.from({ length: 8 }, () => rng.value()), flags: 0, stores: [], prefixes: [], body: [],
@@ -243,7 +250,11 @@ export function makeSnippet(row: OpcodeRow, rng: Rng, index: number, faultChance
       // fault must leave ECX/ESI/EDI at the iteration that faulted.
       const reg = rng.chance(0.5) ? 6 : 7;
       b.regs[reg] = rng.pick([0x302ff0, 0x303ff0]) + rng.int(8);
-      if (b.prefixes.every((p) => p !== 0xf3 && p !== 0xf2)) b.prefixes.push(0xf3);
+      // REPNE for the comparisons (random data rarely matches, so it keeps going).
+      const rep = sem === 'cmps' || sem === 'scas' ? 0xf2 : 0xf3;
+      b.prefixes = b.prefixes.filter((p) => p !== 0xf3 && p !== 0xf2);
+      b.prefixes.push(rep);
+      b.regs[1] = 2 + rng.int(6);
       b.notes.push(`${reg === 6 ? 'ESI' : 'EDI'} runs into the fault region`);
     }
   }
@@ -393,11 +404,10 @@ export function makeSnippet(row: OpcodeRow, rng: Rng, index: number, faultChance
   }
 
   b.body = [...b.prefixes, ...opcode, ...modrm, ...imms];
-  const text = `${row.mnemonic}${b.opsize === 16 && row.mnemonic !== row.mnemonic32 ? '' : ''} ${ops.join(',')}`.trim();
-  void REG32;
+  const text = `${row.mnemonic} ${ops.join(',')}`.trim();
   return {
     index, row, bytes: b.body, text: `${text} [${b.body.map((x) => x.toString(16).padStart(2, '0')).join(' ')}] (${row.source.split(/\s+/).slice(-1)[0]}${b.opsize === 16 ? ', o16' : ''})`,
-    opsize: b.opsize, undefFlags: b.undef, undefRegIfZf: b.undefRegIfZf, undefRegBits: b.undefRegBits, boundOut: b.boundOut, notes: b.notes,
+    opsize: b.opsize, undefFlags: b.undef, undefRegIfZf: b.undefRegIfZf, undefRegBits: b.undefRegBits, boundOut: b.boundOut, notes: b.notes, initRegs: b.regs,
     // Carried for the source emitter:
     ...({ _build: b } as object),
   } as Snippet;
@@ -412,9 +422,9 @@ export function makeSnippets(seed: number, perRow: number, faultChance = 0): Sni
   const rng = new Rng(seed);
   const out: Snippet[] = [];
   for (const row of differentialRows()) {
-    // With faults on, string instructions get four times the draws: a REP that faults part
+    // With faults on, string instructions get eight times the draws: a REP that faults part
     // way is where restartability (ECX/ESI/EDI/EFLAGS at the faulting iteration) shows.
-    const n = faultChance > 0 && ['movs', 'cmps', 'stos', 'lods', 'scas'].includes(row.sem) ? perRow * 4 : perRow;
+    const n = faultChance > 0 && ['movs', 'cmps', 'stos', 'lods', 'scas'].includes(row.sem) ? perRow * 8 : perRow;
     for (let k = 0; k < n; k++) out.push(makeSnippet(row, rng, out.length, faultChance));
   }
   return out;
@@ -440,7 +450,7 @@ export function kernelSource(snippets: Snippet[], seed: number, opts: KernelOpti
   const L: string[] = [];
   L.push(`; differential test kernel, generated (seed ${seed}, ${snippets.length} snippets${opts.paging ? ', paging on' : ''})`);
   L.push('bits 32', `org ${hex(LOAD_ADDR)}`);
-  L.push(`KSTACK equ ${hex(KSTACK)}`, `SCRATCH equ ${hex(SCRATCH)}`, `SCRATCH_DWORDS equ ${SCRATCH_SIZE / 4}`);
+  L.push(`KSTACK equ ${hex(KSTACK)}`, `SCRATCH equ ${hex(SCRATCH)}`, `SCRATCH_DWORDS equ ${SCRATCH_SIZE / 4}`, `FAULT_EDGE equ ${hex(FAULT_REGION + 0xff0)}`);
   L.push(`mb: dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)`, `    dd mb, ${hex(LOAD_ADDR)}, load_end, bss_end, start`);
   L.push(`
 start:
@@ -508,6 +518,14 @@ init_scratch:
     add edi, 4
     dec ecx
     jnz .f
+    mov edi, FAULT_EDGE     ; and the last 16 bytes before the not-present page
+    mov ecx, 4
+.g: imul eax, eax, 1103515245
+    add eax, 12345
+    mov [edi], eax
+    add edi, 4
+    dec ecx
+    jnz .g
     ret
 
 ; EAX -> 4 bytes on COM1, low byte first (waits for the transmitter each time)
@@ -603,6 +621,13 @@ dump_common:
     add edi, 4
     dec ecx
     jnz .c
+    mov edi, FAULT_EDGE
+    mov ecx, 4
+.e: rol eax, 5
+    xor eax, [edi]
+    add edi, 4
+    dec ecx
+    jnz .e
     call putd
     mov eax, [rec_eip]
     call putd
@@ -703,5 +728,3 @@ export function parseRecords(bytes: Uint8Array, length: number): { records: Diff
 }
 
 export { REG32 };
-export const ALT_ROW = ATTR_ALT;
-export const UD_ROW = ATTR_UD;

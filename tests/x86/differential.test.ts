@@ -6,6 +6,11 @@
  * and any exception with its pushed EIP and error code) must agree, with the flags the
  * manual leaves undefined masked per snippet.
  *
+ * Two kernels: a flat 32-bit one, and one with paging on whose memory operands and REP
+ * string pointers partly aim at an absent and a read-only page (#PF error codes, CR2, and
+ * the state a faulting instruction leaves behind). DIFF_SEED and DIFF_PER_ROW explore
+ * beyond the fixed default draw.
+ *
  * Where v86 is the one that is wrong, the case is listed in V86_KNOWN below with the
  * manual's reference, and that difference is accepted; anything else is our bug and fails
  * the test (and lands in .tmp/cpu-failures.md).
@@ -85,6 +90,15 @@ const V86_KNOWN: Known[] = [
     applies: (s, v, o) => ['bt', 'bts', 'btr', 'btc'].includes(s.row.sem) && v.tag === 0 && o.tag === 0x10e,
     ignore: ['tag', 'regs', 'eflags', 'checksum', 'eip', 'err', 'cr2'],
     reason: 'v86 BT* accesses only the byte holding the bit',
+  },
+  {
+    // SGDT/SIDT store a 6-byte image; when it straddles into an absent page both fault
+    // alike, but whether the bytes before the page boundary were already written is not
+    // specified by the manual (v86, like QEMU, stores limit then base). Both must raise the
+    // same #PF; the scratch checksum is exempt.
+    applies: (s, v, o) => (s.row.sem === 'sgdt' || s.row.sem === 'sidt') && v.tag === 0x10e && o.tag === 0x10e,
+    ignore: ['checksum'],
+    reason: 'partial SGDT/SIDT image before a #PF is unspecified',
   },
   {
     // i486 PRM, ENTER, Operation: with a nesting level L > 0 it pushes L-1 frame pointers
@@ -195,7 +209,7 @@ function differentialSuite(name: string, seed: number, perRow: number, opts: Ker
       const b = s.bytes;
       if (b.length !== 2 || ![0x03, 0x2b, 0x33].includes(b[0]) || b[1] >> 6 !== 3) continue;
       const g = (b[1] >> 3) & 7, e = b[1] & 7;
-      const before = (s as unknown as { _build: { regs: number[] } })._build.regs;
+      const before = s.initRegs;
       const x = before[g] | 0, y = before[e] | 0;
       const want = b[0] === 0x03 ? (x + y) | 0 : b[0] === 0x2b ? (x - y) | 0 : x ^ y;
       expect(ref[s.index].regs[g] | 0, s.text).toBe(want);
@@ -231,7 +245,8 @@ function differentialSuite(name: string, seed: number, perRow: number, opts: Ker
       'Differences already judged to be v86\'s are listed in V86_KNOWN in the test. Notes on the rest: a page fault on the read of a ' +
       'read-modify-write instruction reports W/R=1 in v86 and Bochs (the access is a read for write), and the error code is pushed on ' +
       'the checksummed stack, so "error code 2 != 0" also shows as a checksum difference. For a split access whose second page faults, ' +
-      'v86 (and Bochs) put the first address of the faulting page in CR2. A shift or rotate whose masked count is 0 still faults on a ' +
+      'v86 (and Bochs) put the first address of the faulting page in CR2. A REP CMPS/SCAS that faults part way must leave EFLAGS ' +
+      'as the last completed iteration set them (that image is pushed on the checksummed stack, hence also a checksum difference). A shift or rotate whose masked count is 0 still faults on a ' +
       'read-only or absent page in v86 (an RMW access); the manual is silent on whether the i486 skips the access.');
     expect(ours.done, `our run ended early after ${ours.records.length} of ${snippets.length} records`).toBe(true);
     expect(failures.slice(0, 15), `${failures.length} of ${snippets.length} snippets differ`).toEqual([]);

@@ -6,6 +6,8 @@
  *   labctl guests [--bundle FILE]          list them (or write the browser's source bundle)
  *   labctl build <guest> [options] -o OUT   write a guest's image (and its listing or map)
  *
+ * `--guests DIR` reads the sources from a copy of guests/ instead (a student's edited tree).
+ *
  * `labctl boot <guest>` (main.ts) uses loadGuestImage() from here. Every failure is a
  * message on stderr and exit code 2, as elsewhere in labctl.
  */
@@ -13,7 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { builtModes, formatGuestDiagnostic, type GuestBuild } from '../../workers/guests/build';
 import { findGuest, GUEST_MODES, GUESTS, isGuestMode } from '../../workers/guests/catalog';
-import { buildGuestFromDisk, readGuestFiles, writeGuestBundle } from '../guests-fs';
+import { buildGuestFromDisk, GUESTS_DIR, readGuestFiles, writeGuestBundle } from '../guests-fs';
 import { mapText } from './asm';
 
 /** Modes the lab's machine can run so far (the hypervisors for the others are not written). */
@@ -35,9 +37,15 @@ export function modeProblem(mode: string): string | null {
  * Builds a built-in guest; on failure writes every error (file:line:column) to stderr
  * prefixed by `who` and returns null.
  */
-export function loadGuestImage(who: string, name: string, mode: string, defines: readonly string[] = []): GuestBuild | null {
+export function loadGuestImage(who: string, name: string, mode: string, defines: readonly string[] = [], dir: string | null = null): GuestBuild | null {
   const t0 = performance.now();
-  const b = buildGuestFromDisk({ guest: name, mode, defines });
+  let b: GuestBuild;
+  try {
+    b = buildGuestFromDisk({ guest: name, mode, defines }, dir ?? GUESTS_DIR);
+  } catch (e) {
+    process.stderr.write(`${who}: cannot read the guest sources: ${(e as Error).message}\n`);
+    return null;
+  }
   for (const w of b.warnings) process.stderr.write(`${formatGuestDiagnostic(w)}\n`);
   if (!b.ok) {
     for (const e of b.errors) process.stderr.write(`${formatGuestDiagnostic(e)}\n`);
@@ -48,26 +56,38 @@ export function loadGuestImage(who: string, name: string, mode: string, defines:
   return b;
 }
 
+const GUESTS_USAGE = 'usage: labctl guests [--guests DIR] [--bundle FILE]';
+
 export async function guestsCommand(argv: string[]): Promise<number> {
-  if (argv[0] === '--bundle') {
-    if (argv.length !== 2) {
-      process.stderr.write('usage: labctl guests [--bundle FILE]\n');
+  let dir = GUESTS_DIR;
+  let bundle: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if ((a === '--bundle' || a === '--guests') && i + 1 < argv.length) {
+      if (a === '--bundle') bundle = argv[++i];
+      else dir = argv[++i];
+    } else {
+      process.stderr.write(`labctl guests: unexpected argument ${a}\n${GUESTS_USAGE}\n`);
       return 2;
     }
+  }
+  let files;
+  try {
+    files = readGuestFiles(dir);
+  } catch (e) {
+    process.stderr.write(`labctl guests: cannot read the guest sources: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (bundle !== null) {
     try {
-      const n = writeGuestBundle(argv[1]);
-      process.stderr.write(`labctl guests: wrote ${n} source files to ${argv[1]}\n`);
+      const n = writeGuestBundle(bundle, dir);
+      process.stderr.write(`labctl guests: wrote ${n} source files to ${bundle}\n`);
       return 0;
     } catch (e) {
       process.stderr.write(`labctl guests: ${(e as Error).message}\n`);
       return 2;
     }
   }
-  if (argv.length > 0) {
-    process.stderr.write(`labctl guests: unexpected argument ${argv[0]} (usage: labctl guests [--bundle FILE])\n`);
-    return 2;
-  }
-  const files = readGuestFiles();
   const rows = GUESTS.map((g) => [g.id, builtModes(g, files).join(',') || '-', g.title.replace(/^[^:]*:\s*/, '')]);
   const w0 = Math.max(5, ...rows.map((r) => r[0].length));
   const w1 = Math.max(5, ...rows.map((r) => r[1].length));
@@ -78,7 +98,7 @@ export async function guestsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-const BUILD_USAGE = 'usage: labctl build <guest> [--mode native|xen|vmi] [-D NAME[=VALUE]]... -o OUT.bin [--listing FILE] [--map FILE]';
+const BUILD_USAGE = 'usage: labctl build <guest> [--mode native|xen|vmi] [-D NAME[=VALUE]]... [--guests DIR] -o OUT.bin [--listing FILE] [--map FILE]';
 
 export async function buildCommand(argv: string[]): Promise<number> {
   let guest = '';
@@ -86,14 +106,16 @@ export async function buildCommand(argv: string[]): Promise<number> {
   let out = '';
   let listing: string | null = null;
   let map: string | null = null;
+  let dir: string | null = null;
   const defines: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string | null => (i + 1 < argv.length ? argv[++i] : null);
-    if (a === '--mode' || a === '-o' || a === '-D' || a === '--listing' || a === '--map') {
+    if (a === '--mode' || a === '-o' || a === '-D' || a === '--listing' || a === '--map' || a === '--guests') {
       const v = value();
       if (v === null) return usage(`${a} needs a value`);
       if (a === '--mode') mode = v;
+      else if (a === '--guests') dir = v;
       else if (a === '-o') out = v;
       else if (a === '-D') defines.push(v);
       else if (a === '--listing') listing = v;
@@ -109,7 +131,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   if (!guest) return usage('no guest given (see labctl guests)');
   if (!out) return usage('no output file (-o)');
   if (!isGuestName(guest)) return usage(`no built-in guest "${guest}" (there are: ${GUESTS.map((g) => g.id).join(', ')})`);
-  const b = loadGuestImage('labctl build', guest, mode, defines);
+  const b = loadGuestImage('labctl build', guest, mode, defines, dir);
   if (!b) return 2;
   try {
     writeFileSync(out, b.image);

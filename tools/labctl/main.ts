@@ -45,7 +45,8 @@ const HELP = `labctl: run the paravirt-lab machine from the command line
 usage:
   labctl boot <kernel> [options]   boot a Multiboot kernel and print its serial console (COM1)
   labctl guests [--bundle FILE]    list the built-in guests (or write their sources as JSON)
-  labctl build <guest> [--mode M] [-D NAME[=VALUE]] -o OUT.bin [--listing FILE] [--map FILE]
+  labctl build <guest> [--mode M] [-D NAME[=VALUE]] [--guests DIR] -o OUT.bin
+               [--listing FILE] [--map FILE]
                                    build a built-in guest with the lab assembler into a file
   labctl asm <args>                assemble (NASM-style syntax; see labctl asm --help)
   labctl help                      this text
@@ -58,6 +59,8 @@ public/guests/ (e.g. demo).
 boot options:
   --mode MODE        native (default), xen or vmi: the paravirt layer to build and run
                      (only native is available so far; xen and vmi exit with code 2)
+  --guests DIR       build a built-in guest from DIR, a copy of guests/ (default: the
+                     repository's guests/); also for labctl build and labctl guests
   --until TEXT       succeed (exit 0) as soon as TEXT appears on the console
   --type TEXT        type TEXT on the serial line at boot (escapes: \\n \\r \\t \\\\ \\xNN)
   --max-cycles N     give up after N virtual cycles (default 20e9 = 200 s at 100 MHz)
@@ -132,6 +135,8 @@ export interface BootArgs {
   mode: string;
   /** --mem was given (else a built-in guest's own RAM size is used) */
   memGiven: boolean;
+  /** --guests DIR: a built-in guest's sources come from DIR instead of the repository's guests/ */
+  guestsDir: string | null;
 }
 
 /** Turns \n, \r, \t, \\ and \xNN into the characters they name. */
@@ -151,7 +156,7 @@ function parseCount(s: string): number {
 }
 
 export function parseBootArgs(argv: string[]): BootArgs | string {
-  const a: BootArgs = { kernel: '', until: null, type: '', maxCycles: 20e9, timestamps: false, memMiB: 64, cmdline: '', quiet: false, mode: 'native', memGiven: false };
+  const a: BootArgs = { kernel: '', until: null, type: '', maxCycles: 20e9, timestamps: false, memMiB: 64, cmdline: '', quiet: false, mode: 'native', memGiven: false, guestsDir: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -180,6 +185,7 @@ export function parseBootArgs(argv: string[]): BootArgs | string {
         }
         case '--cmdline': a.cmdline = value(); break;
         case '--mode': a.mode = value(); break;
+        case '--guests': a.guestsDir = value(); break;
         default:
           if (arg.startsWith('-')) return `unknown option ${arg}`;
           if (a.kernel) return `more than one kernel given ("${a.kernel}", "${arg}")`;
@@ -261,7 +267,7 @@ async function bootCommand(argv: string[]): Promise<number> {
   let path: string;
   if (isGuestName(args.kernel)) {
     // a built-in guest: built from guests/ with the lab's assembler, as in the browser
-    const built = loadGuestImage('labctl boot', args.kernel, args.mode);
+    const built = loadGuestImage('labctl boot', args.kernel, args.mode, [], args.guestsDir);
     if (built === null) return EXIT.usage;
     image = built.image;
     path = `${args.kernel} (${args.mode})`;

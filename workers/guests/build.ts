@@ -94,8 +94,9 @@ interface CachedAssembly {
 
 /**
  * Assemblies kept between builds, keyed by main file, definitions and include path. An
- * entry is reused when every file it read is, in the new file map, the very same string
- * (or still absent); edited text is a new string, so it is assembled again.
+ * entry is reused when every file it read holds, in the new file map, the same text (JS
+ * strings compare by value) or the same binary object, and every file it looked for and
+ * did not find is still absent. Reused results are shared: treat them as read-only.
  */
 export class GuestBuildCache {
   private readonly entries = new Map<string, CachedAssembly>();

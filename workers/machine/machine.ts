@@ -97,7 +97,7 @@ export interface MachineSnapshot {
   devices: { pic: unknown; pit: unknown; uart: unknown; post: unknown; debugExit: unknown };
   clock: unknown;
   console: unknown;
-  trace: { counts: Float64Array; cycles: Float64Array };
+  trace: { counts: Float64Array; cycles: Float64Array; open?: number[] };
   machine: { state: RunState; exits: Record<string, number>; boot: { image: Uint8Array; options: BootOptions } | null };
 }
 
@@ -405,7 +405,7 @@ export class Machine {
       devices: this.deviceSnapshot(),
       clock: this.clock.snapshot(),
       console: this.console.snapshot(),
-      trace: { counts: trace.counts.slice(), cycles: trace.cycles.slice() },
+      trace: { counts: trace.counts.slice(), cycles: trace.cycles.slice(), open: trace.saveOpen() },
       machine: {
         state: this.state === RunState.Running ? RunState.Paused : this.state,
         exits: { ...this.exits },
@@ -445,6 +445,7 @@ export class Machine {
     trace.clear();
     trace.counts.set(s.trace.counts.subarray(0, trace.counts.length));
     trace.cycles.set(s.trace.cycles.subarray(0, trace.cycles.length));
+    trace.restoreOpen(Array.isArray(s.trace.open) ? s.trace.open.map(Number) : []);
     for (const k of EXIT_KINDS) this.exits[k] = Number(s.machine.exits?.[k]) || 0;
     const boot = s.machine.boot;
     this.bootRecord = boot && boot.image instanceof Uint8Array ? { image: boot.image.slice(), options: { ...boot.options } } : null;

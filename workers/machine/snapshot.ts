@@ -12,7 +12,7 @@
  *   devices  { pic, pit, uart, post, debugExit }: each device's own snapshot() (plain data)
  *   clock    the scheduled time of every device event, by event name
  *   console  the serial output log (so output cursors stay valid across a restore)
- *   trace    { counts, cycles }: the trace counters (the event ring itself is not kept)
+ *   trace    { counts, cycles, open }: the trace counters and the open handler entries (the event ring itself is not kept)
  *   machine  run state, exit counters, and the boot record (image and options) for reset()
  *
  * Restoring a snapshot and running gives exactly the run the original machine would have

@@ -13,7 +13,16 @@
  *   eip    Int32    address of the instruction concerned
  *   a,b,c  Int32    detail, per kind (see the table below)
  * Readers pull by cursor: cursor n is the n-th event ever written; the ring keeps the last
- * `capacity` of them. Next: x86/cpu.ts, the main emitter.
+ * `capacity` of them.
+ *
+ * Cycles per kind: an event that enters a handler (an exception, an interrupt, a system
+ * call, an INT n) opens an entry on a small stack; the IRET that ends the handler closes
+ * the newest open entry and charges the virtual cycles in between to that kind (and to
+ * PageFault as well for a #PF). This is the "time spent handling" column of the summary.
+ * It assumes each entry leaves by exactly one IRET, which holds for a kernel that runs its
+ * handlers with interrupts off and switches tasks by returning through another frame;
+ * entries left open (a guest that never returns) fall off the bottom of the stack.
+ * Next: x86/cpu.ts, the main emitter.
  */
 
 export const enum Ev {
@@ -53,6 +62,9 @@ export const enum Ev {
 
 export const EV_COUNT = 16;
 
+/** How many nested handler entries the cycle accounting follows. */
+const OPEN_DEPTH = 32;
+
 /** Names for display and CSV export, indexed by Ev. */
 export const EV_NAMES: readonly string[] = [
   'exception', 'interrupt', 'softint', 'syscall', 'pagefault', 'cr3load', 'privinsn', 'iret',
@@ -87,6 +99,11 @@ export class TraceBuffer {
   readonly cycles = new Float64Array(EV_COUNT);
   /** Total events ever written: the cursor of the next one. */
   head = 0;
+  /** Open handler entries (see the header): kind, start time; newest at depth-1. */
+  private readonly openKind = new Uint8Array(OPEN_DEPTH);
+  private readonly openPf = new Uint8Array(OPEN_DEPTH);
+  private readonly openTime = new Float64Array(OPEN_DEPTH);
+  private depth = 0;
   /** Kinds that end the current run when emitted (a debugger's "run to the next trap"). */
   readonly stopOn = new Uint8Array(EV_COUNT);
   /** Called when a kind marked in stopOn is emitted (e.g. cpu.requestStop). */
@@ -105,6 +122,8 @@ export class TraceBuffer {
 
   emit(kind: Ev, time: number, cpl: number, eip: number, a: number, b: number, c: number): void {
     this.counts[kind]++;
+    if (kind <= Ev.Syscall) this.enter(kind, time, kind === Ev.Exception && a === 14);
+    else if (kind === Ev.Iret) this.leave(time);
     if (this.stopOn[kind] !== 0 && this.onStop !== null) this.onStop();
     if (!this.enabled) return;
     const i = this.head % this.capacity;
@@ -116,6 +135,45 @@ export class TraceBuffer {
     this.b[i] = b;
     this.c[i] = c;
     this.head++;
+  }
+
+  private enter(kind: Ev, time: number, pageFault: boolean): void {
+    if (this.depth === OPEN_DEPTH) {
+      // Forget the oldest open entry: a guest that enters and never returns.
+      this.openKind.copyWithin(0, 1);
+      this.openPf.copyWithin(0, 1);
+      this.openTime.copyWithin(0, 1);
+      this.depth--;
+    }
+    this.openKind[this.depth] = kind;
+    this.openPf[this.depth] = pageFault ? 1 : 0;
+    this.openTime[this.depth] = time;
+    this.depth++;
+  }
+
+  private leave(time: number): void {
+    if (this.depth === 0) return;
+    this.depth--;
+    const spent = time - this.openTime[this.depth];
+    this.cycles[this.openKind[this.depth]] += spent;
+    if (this.openPf[this.depth] !== 0) this.cycles[Ev.PageFault] += spent;
+  }
+
+  /** The open handler entries as [kind, pageFault, time] triples, oldest first (snapshots). */
+  saveOpen(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.depth; i++) out.push(this.openKind[i], this.openPf[i], this.openTime[i]);
+    return out;
+  }
+
+  restoreOpen(triples: readonly number[]): void {
+    this.depth = 0;
+    for (let i = 0; i + 2 < triples.length && this.depth < OPEN_DEPTH; i += 3) {
+      this.openKind[this.depth] = triples[i] as Ev;
+      this.openPf[this.depth] = triples[i + 1] ? 1 : 0;
+      this.openTime[this.depth] = triples[i + 2];
+      this.depth++;
+    }
   }
 
   /** Charges virtual cycles to a kind, for the summary's total and average columns. */
@@ -147,6 +205,7 @@ export class TraceBuffer {
 
   clear(): void {
     this.head = 0;
+    this.depth = 0;
     this.counts.fill(0);
     this.cycles.fill(0);
   }

@@ -677,8 +677,8 @@ export class Cpu implements CodeReader {
     if (this.dead !== Stop.Budget) return this.dead;
     const limit = this.cycles + budget;
     this.bpActive = this.breakpoints.size > 0;
-    this.irqCheck = true;
-    this.boundaryWork = 1;
+    // Anyone (the machine, a monitor, a debugger) may have changed the state between runs.
+    this.afterSystem();
     for (;;) {
       try {
         return this.loop(limit);

@@ -57,8 +57,10 @@
  *     listed with attribute "a": the i486 executes them, assemblers do not emit them.
  *   - RDTSC (0F 31) and CPUID (0F A2) are Pentium/late-486 instructions included for the lab;
  *     RDTSC returns the virtual cycle count. CR4 exists only for PSE (4 MiB pages).
- *   - x87: there is no FPU. CPUID reports none; the escapes D8-DF raise #NM when CR0.EM or
- *     CR0.TS is set and #UD otherwise; WAIT (9B) raises #NM when CR0.TS and CR0.MP are both
+ *   - x87: there is no FPU. Each escape D8-DF is one row "fpu" with a ModRM byte (memory
+ *     or register form, no operand codes), not the x87 opcode map. CPUID reports no FPU;
+ *     the escapes raise #NM when CR0.EM or CR0.TS is set and #UD otherwise (the row's
+ *     decoded length is still right). WAIT (9B) raises #NM when CR0.TS and CR0.MP are both
  *     set and is a NOP otherwise. Reset puts CR0 = 0x60000010 (CD, NW, ET as on a 486); a
  *     kernel without FPU support sets CR0.EM itself.
  *   - MOV Ev,Sw with a register destination and 32-bit operand size zero-extends the
@@ -67,6 +69,9 @@
  *   - The "undef" column follows the i486 SDM; where the conformance data (recorded on an
  *     80286) differs, the tests mask the difference and say so.
  *   - SALC (D6), UMOV, LOADALL and other undocumented opcodes are absent: they raise #UD.
+ *   - SETcc ignores the ModRM reg field (written /r here; the SDM's and NASM's tables say /0).
+ *   - Real-mode #SS vs #GP: a limit violation through SS raises #SS(0) as the i386 manual
+ *     says, where the 80286 (whose recordings the conformance tests use) raises #GP.
  */
 
 // ---- EFLAGS bits -------------------------------------------------------------------------

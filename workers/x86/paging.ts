@@ -66,8 +66,14 @@ export class Mmu {
   readonly tlb = new Int32Array(1 << 20);
   private readonly live = new Int32Array(LIVE_MAX);
   private liveCount = 0;
+  /**
+   * TLB hits are not counted: a hit is the CPU's inline fast path (readLin8/16/32 and writeLin8/16/32 in cpu.ts)
+   * and a counter there would cost on every memory access. Stays 0; read misses and flushes.
+   */
   hits = 0;
+  /** Page walks (TLB misses), including those that ended in #PF. */
   misses = 0;
+  /** Full flushes (CR3 loads, paging-mode changes, live-list overflow). */
   flushes = 0;
   /** Called after every flush (the CPU drops its current-code-page shortcut). */
   onFlush: () => void = () => {};

@@ -189,3 +189,27 @@ describe('the TLB', () => {
     expect(t.cpu.translate(0x900000, false, false)).toBe(-1);
   });
 });
+
+describe('restartable string instructions', () => {
+  it('a REP CMPSD that faults part way keeps the flags, ECX, ESI and EDI of the last completed iteration', () => {
+    const t = tables();
+    t.mem.write32(PT + 0x303 * 4, 0); // 0x303000 not present
+    t.cpu.cr3 = PD;
+    t.cpu.cr0 |= 0x80000000;
+    t.cpu.afterSystem();
+    t.asm('mov esi, 0x302ff5\n mov edi, 0x301040\n mov ecx, 6\n mov eax, 0x80000000\n add eax, eax\n repne cmpsd');
+    t.mem.write32(0x302ff5, 0x01020304);
+    t.mem.write32(0x302ff9, 0xfcfbfaf9);
+    let flagsAtFault = -1;
+    const mon = t.cpu.monitor!;
+    const onException = mon.onException;
+    mon.onException = (cpu, v, e) => { flagsAtFault = cpu.getEflags(); return onException.call(mon, cpu, v, e); };
+    t.run();
+    expect(t.faults[0]).toMatchObject({ vector: 14, errorCode: 0, cr2: 0x303000 });
+    expect(t.u32(6)).toBe(0x302ffd);
+    expect(t.u32(7)).toBe(0x301048);
+    expect(t.r[1]).toBe(4);
+    // flags of 0xfcfbfaf9 - 0: SF and PF; not those of the ADD before (CF ZF PF OF)
+    expect(flagsAtFault & 0x8d5).toBe(0x84);
+  });
+});

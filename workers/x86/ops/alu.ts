@@ -121,6 +121,40 @@ function aluEI32m(c: Cpu, i: Insn): void {
   c.writeLin32(lin, aluOp(c, i.aux, c.readLin32(lin), i.imm, 0x80000000 | 0));
 }
 
+// ---- 32-bit register forms of the common operations, one function each --------------
+// (the hottest ALU instructions: no operation switch, everything inlinable)
+function addEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = (a + b) | 0; c.regs[i.rm] = r; c.lop = K_ADD; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function addGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = (a + b) | 0; c.regs[i.reg] = r; c.lop = K_ADD; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function addEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = (a + b) | 0; c.regs[i.rm] = r; c.lop = K_ADD; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function orEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = a | b; c.regs[i.rm] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function orGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = a | b; c.regs[i.reg] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function orEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = a | b; c.regs[i.rm] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function andEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = a & b; c.regs[i.rm] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function andGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = a & b; c.regs[i.reg] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function andEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = a & b; c.regs[i.rm] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function subEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = (a - b) | 0; c.regs[i.rm] = r; c.lop = K_SUB; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function subGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = (a - b) | 0; c.regs[i.reg] = r; c.lop = K_SUB; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function subEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = (a - b) | 0; c.regs[i.rm] = r; c.lop = K_SUB; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function xorEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = a ^ b; c.regs[i.rm] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function xorGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = a ^ b; c.regs[i.reg] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function xorEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = a ^ b; c.regs[i.rm] = r; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function cmpEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = (a - b) | 0; c.lop = K_SUB; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function cmpGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = (a - b) | 0; c.lop = K_SUB; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function cmpEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = (a - b) | 0; c.lop = K_SUB; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function testEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i.reg], r = a & b; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function testGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = a & b; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+function testEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = a & b; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
+const SZ32 = 0x80000000 | 0;
+const FAST32: Record<string, Record<string, Handler>> = {
+  add: { EG: addEG32r, GE: addGE32r, EI: addEI32r },
+  or: { EG: orEG32r, GE: orGE32r, EI: orEI32r },
+  and: { EG: andEG32r, GE: andGE32r, EI: andEI32r },
+  sub: { EG: subEG32r, GE: subGE32r, EI: subEI32r },
+  xor: { EG: xorEG32r, GE: xorGE32r, EI: xorEI32r },
+  cmp: { EG: cmpEG32r, GE: cmpGE32r, EI: cmpEI32r },
+  test: { EG: testEG32r, GE: testGE32r, EI: testEI32r },
+};
+
 const FORMS: Record<string, Handler[]> = {
   EG: [aluEG8r, aluEG16r, aluEG32r, aluEG8m, aluEG16m, aluEG32m],
   GE: [aluGE8r, aluGE16r, aluGE32r, aluGE8m, aluGE16m, aluGE32m],
@@ -140,6 +174,10 @@ const aluFactory: HandlerFactory = (row, i, o32) => {
   } else if (d[0] === 'G') form = FORMS.GE;
   else if (s[0] === 'G') form = FORMS.EG;
   else form = FORMS.EI;
+  if (k === 2 && i.mem === 0) {
+    const fast = FAST32[row.sem];
+    if (fast !== undefined) return fast[form === FORMS.GE ? 'GE' : form === FORMS.EG ? 'EG' : 'EI'];
+  }
   return form[k + (i.mem !== 0 ? 3 : 0)];
 };
 

@@ -19,7 +19,7 @@ import * as operandModule from './operand';
 // Imported bindings copied to module constants: some module loaders turn every read
 // of an imported name into a getter call, too slow for the per-instruction paths.
 const { OF } = opcodesModule;
-const { getOF, getZF, testCC } = flagsModule;
+const { getCF, getOF, getSF, getZF, testCC } = flagsModule;
 const { readE } = operandModule;
 
 function jumpTo(c: Cpu, target: number): void {
@@ -27,19 +27,27 @@ function jumpTo(c: Cpu, target: number): void {
   c.eip = target;
 }
 
-function jcc32(c: Cpu, i: Insn): void {
-  if (testCC(c, i.aux)) jumpTo(c, (c.eip + i.imm) >>> 0);
-}
 function jcc16(c: Cpu, i: Insn): void {
   if (testCC(c, i.aux)) jumpTo(c, (c.eip + i.imm) & 0xffff);
 }
-/** The two most common conditions get their own handlers. */
-function jz32(c: Cpu, i: Insn): void {
-  if (getZF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0);
-}
-function jnz32(c: Cpu, i: Insn): void {
-  if (getZF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0);
-}
+/** 32-bit Jcc, one function per condition (no condition switch on the hot path). */
+function jcc32_0(c: Cpu, i: Insn): void { if (getOF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_1(c: Cpu, i: Insn): void { if (getOF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_2(c: Cpu, i: Insn): void { if (getCF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_3(c: Cpu, i: Insn): void { if (getCF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_4(c: Cpu, i: Insn): void { if (getZF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_5(c: Cpu, i: Insn): void { if (getZF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_6(c: Cpu, i: Insn): void { if (getCF(c) !== 0 || getZF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_7(c: Cpu, i: Insn): void { if (getCF(c) === 0 && getZF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_8(c: Cpu, i: Insn): void { if (getSF(c) !== 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_9(c: Cpu, i: Insn): void { if (getSF(c) === 0) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_a(c: Cpu, i: Insn): void { if (testCC(c, 10)) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_b(c: Cpu, i: Insn): void { if (testCC(c, 11)) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_c(c: Cpu, i: Insn): void { if ((getSF(c) !== 0) !== (getOF(c) !== 0)) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_d(c: Cpu, i: Insn): void { if ((getSF(c) !== 0) === (getOF(c) !== 0)) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_e(c: Cpu, i: Insn): void { if (getZF(c) !== 0 || (getSF(c) !== 0) !== (getOF(c) !== 0)) jumpTo(c, (c.eip + i.imm) >>> 0); }
+function jcc32_f(c: Cpu, i: Insn): void { if (getZF(c) === 0 && (getSF(c) !== 0) === (getOF(c) !== 0)) jumpTo(c, (c.eip + i.imm) >>> 0); }
+const JCC32 = [jcc32_0, jcc32_1, jcc32_2, jcc32_3, jcc32_4, jcc32_5, jcc32_6, jcc32_7, jcc32_8, jcc32_9, jcc32_a, jcc32_b, jcc32_c, jcc32_d, jcc32_e, jcc32_f];
 function jmpRel32(c: Cpu, i: Insn): void { jumpTo(c, (c.eip + i.imm) >>> 0); }
 function jmpRel16(c: Cpu, i: Insn): void { jumpTo(c, (c.eip + i.imm) & 0xffff); }
 function jmpE32(c: Cpu, i: Insn): void { jumpTo(c, readE(c, i, 4) >>> 0); }
@@ -165,10 +173,8 @@ export const CONTROL_FACTORIES: Record<string, HandlerFactory> = {
     const short = row.operands[0] === 'Jb';
     // Jb with 16-bit operand size wraps IP at 64 KiB, as Jz does.
     if (!o32v) return jcc16;
-    if (i.aux === 4) return jz32;
-    if (i.aux === 5) return jnz32;
     void short;
-    return jcc32;
+    return JCC32[i.aux];
   },
   jmp: (row, i, o32v) => {
     if (row.operands[0][0] === 'J') return o32v ? jmpRel32 : jmpRel16;
