@@ -1,5 +1,5 @@
 /*
- * The CPU failure digest, .tmp/cpu-failures.md: a short page the CPU engineers read after
+ * The CPU failure digest, .tmp/cpu-failures.md: a short page to read after
  * a conformance or differential run (per opcode: how many cases failed, one example with
  * expected vs got, and the command that reproduces it). Each source (conformance,
  * differential, the full conformance script) writes its own section into

@@ -90,6 +90,8 @@ export interface Snippet {
   notes: string[];
   /** Register values (encoding order) loaded before the instruction runs. */
   initRegs: readonly number[];
+  /** EFLAGS loaded before the instruction runs. */
+  initFlags: number;
 }
 
 const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
@@ -407,7 +409,7 @@ export function makeSnippet(row: OpcodeRow, rng: Rng, index: number, faultChance
   const text = `${row.mnemonic} ${ops.join(',')}`.trim();
   return {
     index, row, bytes: b.body, text: `${text} [${b.body.map((x) => x.toString(16).padStart(2, '0')).join(' ')}] (${row.source.split(/\s+/).slice(-1)[0]}${b.opsize === 16 ? ', o16' : ''})`,
-    opsize: b.opsize, undefFlags: b.undef, undefRegIfZf: b.undefRegIfZf, undefRegBits: b.undefRegBits, boundOut: b.boundOut, notes: b.notes, initRegs: b.regs,
+    opsize: b.opsize, undefFlags: b.undef, undefRegIfZf: b.undefRegIfZf, undefRegBits: b.undefRegBits, boundOut: b.boundOut, notes: b.notes, initRegs: b.regs, initFlags: b.flags,
     // Carried for the source emitter:
     ...({ _build: b } as object),
   } as Snippet;

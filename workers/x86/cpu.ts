@@ -693,10 +693,8 @@ export class Cpu implements CodeReader {
   /** One instruction (or one interrupt delivery). */
   step(): Stop {
     if (this.dead !== Stop.Budget) return this.dead;
-    const bp = this.breakpoints;
     // Stepping ignores a breakpoint at the current instruction.
     this.bpResume = this.linearEip();
-    void bp;
     return this.run(1);
   }
 

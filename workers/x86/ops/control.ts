@@ -10,7 +10,6 @@
 
 import type { Cpu } from '../cpu';
 import type { HandlerFactory, Insn } from '../decoder';
-import * as opcodesModule from '../opcodes';
 import * as flagsModule from '../flags';
 import * as sys from '../system';
 import { SoftKind } from '../system';
@@ -18,7 +17,6 @@ import * as operandModule from './operand';
 
 // Imported bindings copied to module constants: some module loaders turn every read
 // of an imported name into a getter call, too slow for the per-instruction paths.
-const { OF } = opcodesModule;
 const { getCF, getOF, getSF, getZF, testCC } = flagsModule;
 const { readE } = operandModule;
 
@@ -165,16 +163,12 @@ function into(c: Cpu): void {
   sys.deliverSoftware(c, 4, c.eip, SoftKind.Into);
   c.afterSystem();
 }
-void OF;
 
 export const CONTROL_FACTORIES: Record<string, HandlerFactory> = {
   jcc: (row, i, o32v) => {
     i.aux = row.byte & 15;
-    const short = row.operands[0] === 'Jb';
-    // Jb with 16-bit operand size wraps IP at 64 KiB, as Jz does.
-    if (!o32v) return jcc16;
-    void short;
-    return JCC32[i.aux];
+    // Jb and Jz alike: with a 16-bit operand size the target wraps at 64 KiB.
+    return o32v ? JCC32[i.aux] : jcc16;
   },
   jmp: (row, i, o32v) => {
     if (row.operands[0][0] === 'J') return o32v ? jmpRel32 : jmpRel16;

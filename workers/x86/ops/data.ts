@@ -147,7 +147,6 @@ function pusha(c: Cpu, i: Insn): void {
 }
 function popa(c: Cpu, i: Insn): void {
   const size = i.imm2;
-  const r = c.regs;
   const vals = POPA_TMP;
   for (let k = 0; k < 8; k++) vals[k] = c.peekStack(k * size, size);
   for (let k = 0; k < 8; k++) {
@@ -156,7 +155,6 @@ function popa(c: Cpu, i: Insn): void {
     setReg(c, reg, size, vals[k]);
   }
   c.addSp(8 * size);
-  void r;
 }
 const POPA_TMP = new Int32Array(8);
 
