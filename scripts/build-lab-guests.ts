@@ -7,39 +7,18 @@
  * then the kernel with MODE_NATIVE and bin/ on its include path (guests/README.md).
  */
 
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assemble, formatDiagnostic } from '../workers/asm';
+import { writeFileSync } from 'node:fs';
+import { formatGuestDiagnostic } from '../workers/guests/build';
+import { buildGuestFromDisk, readGuestFiles } from '../tools/guests-fs';
 
 const OUT = 'public/guests';
 
-function guestFiles(): Map<string, string | Uint8Array> {
-  const files = new Map<string, string | Uint8Array>();
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(asm|inc)$/.test(e.name)) files.set(p.replace(/\\/g, '/'), readFileSync(p, 'utf8'));
-    }
-  };
-  walk('guests');
-  return files;
-}
-
-function fail(lines: string[]): never {
-  console.error(`build-lab-guests: the teaching kernel did not assemble:\n${lines.slice(0, 20).join('\n')}`);
+const files = readGuestFiles();
+const k = buildGuestFromDisk({ guest: 'kernel', mode: 'native' });
+if (!k.ok) {
+  console.error(`build-lab-guests: the teaching kernel did not assemble:\n${k.errors.slice(0, 20).map(formatGuestDiagnostic).join('\n')}`);
   process.exit(1);
 }
-
-const files = guestFiles();
-const programs = [...files.keys()].filter((p) => /^guests\/user\/[^/]+\.asm$/.test(p)).sort();
-for (const main of programs) {
-  const r = assemble({ files, main, includeDirs: ['guests/include', 'guests/user'] });
-  if (!r.ok) fail(r.errors.map((d) => formatDiagnostic(d)));
-  files.set(`bin/${main.slice('guests/user/'.length, -'.asm'.length)}.bin`, r.image);
-}
-const k = assemble({ files, main: 'guests/kernel/kernel.asm', defines: ['MODE_NATIVE'], includeDirs: ['guests/include', 'guests/kernel', 'bin'] });
-if (!k.ok) fail(k.errors.map((d) => formatDiagnostic(d)));
 
 // the kernel's own sources only (user programs arrive as incbin bytes)
 const used = new Set(k.lineMap.entries.map((e) => e.file));
