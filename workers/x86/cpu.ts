@@ -155,7 +155,7 @@ export class Cpu implements CodeReader {
   private cacheD = -1;
   private fpBase = 0;
   private fpLen = 0;
-  private fpArr: (Insn | null)[] = [];
+  private fpArr: (Insn | null)[] = new Array<Insn | null>(4096).fill(null);
   private fpFrame = -1;
   private readonly scratch = new Insn();
   private lastCr3 = 0;
@@ -708,7 +708,10 @@ export class Cpu implements CodeReader {
       }
       const eip = this.eip;
       this.insnStart = eip;
-      const i = this.fetch();
+      // fetch(), inlined: the current code page's record for this EIP, else the slow path.
+      const off = eip - this.fpBase;
+      let i: Insn | null = off >= 0 && off < this.fpLen ? this.fpArr[off] : null;
+      if (i === null) i = this.fetchSlow();
       this.eip = eip + i.len;
       i.handler(this, i);
       this.cycles++;
