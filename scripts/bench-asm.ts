@@ -13,6 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assemble, type AssembleOptions } from '../workers/asm/assembler';
 import type { FileData } from '../workers/asm/vfs';
+import { BENCH_ASM } from '../tests/support/shared';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runsArg = process.argv.indexOf('--runs');
@@ -38,7 +39,7 @@ function dirFiles(dir: string, prefix: string, into: Map<string, FileData>): num
 
 function jobs(): Job[] {
   const out: Job[] = [];
-  const bench = '/work/shared/bench/bench.asm';
+  const bench = BENCH_ASM;
   if (existsSync(bench)) {
     const text = readFileSync(bench, 'utf8');
     out.push({ name: 'bench.asm (PAGING=1)', options: { files: new Map([['bench.asm', text]]), main: 'bench.asm', defines: ['PAGING=1'] }, lines: text.split('\n').length });

@@ -1,6 +1,6 @@
 /*
  * The CPU benchmark: `npm run bench`. Builds the shared benchmark kernel
- * (/work/shared/bench/bench.asm) with nasm, with and without paging, boots each build in
+ * (shared/bench/bench.asm beside the repository) with nasm, with and without paging, boots each build in
  * our Machine and in v86 (its interpreter, `disable_jit: true`, and its JIT), and times
  * every workload by the wall time between the serial bytes that bracket it (the newline
  * ending `BEGIN <name>` and the first byte of `END <name>`). The kernel prints the exact

@@ -23,7 +23,7 @@ const GUESTS = [
     description: 'A tiny kernel: two ring-3 processes switched by the timer, int 0x80 system calls, demand-zero page faults, an echoing serial console.',
   },
   {
-    id: 'bench', title: 'bench: CPU benchmark kernel (paging on)', source: '/work/shared/bench/bench.asm',
+    id: 'bench', title: 'bench: CPU benchmark kernel (paging on)', source: new URL('../../shared/bench/bench.asm', import.meta.url).pathname,
     defines: ['PAGING=1', 'SCALE=1', 'PASSES=1'],
     description: 'Six integer workloads of about 100 million instructions each, timed on COM1.',
   },

@@ -1,5 +1,5 @@
 /*
- * Runs EVERY SingleStepTests case (80286 real mode, /work/shared/conformance) on the lab's
+ * Runs EVERY SingleStepTests case (80286 real mode, shared/conformance beside the repository) on the lab's
  * CPU and prints the pass rate per opcode file, the total, and the first failure of each
  * opcode; the same summary goes into .tmp/cpu-failures.md. The unit suite runs a sample
  * (tests/x86/conformance.test.ts); this is the full measurement.

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { assemble, type AssembleResult } from '../../workers/asm/assembler';
 import type { FileData } from '../../workers/asm/vfs';
+import { BENCH_ASM } from '../support/shared';
 
 export const CORPUS = join(import.meta.dirname, 'corpus');
-export const BENCH = '/work/shared/bench/bench.asm';
+export const BENCH = BENCH_ASM;
 
 /** Every file under `dir`, keyed by its path relative to `dir`. */
 export function loadDir(dir: string): Map<string, FileData> {

@@ -5,7 +5,7 @@
  * interface as GuestShell (shell.ts) on our machine, but asynchronous, and in wall time:
  * v86 runs on its own timers, so the limits here are milliseconds.
  *
- * Pitfalls (see /work/shared/bench/README.md): the wasm file is passed explicitly, there
+ * Pitfalls (see ../shared/bench/README.md): the wasm file is passed explicitly, there
  * is no BIOS so Multiboot is the way in, and the serial listener only appends the byte (it
  * runs inside the guest's OUT instruction).
  */

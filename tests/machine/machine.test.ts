@@ -2,11 +2,16 @@
 // against the reference model, a kernel driven by the PIT and UART interrupts, the run
 // exits, and snapshot/restore giving exactly the same run.
 import { describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
 import { Machine, RunState, createMachine } from '../../workers/machine/machine';
 import { cycleOfTick } from '../../workers/devices/pit8254';
 import { BENCH_ASM, FIXTURES, image, nasm, runUntil } from './support';
 // @ts-expect-error: plain JS module without types
-import { check } from '/work/shared/bench/reference.mjs';
+import { BENCH_DIR } from '../support/shared';
+
+const { check } = (await import(pathToFileURL(`${BENCH_DIR}/reference.mjs`).href)) as {
+  check: (name: string, record: object) => { ok: boolean; expected_sum: number; expected_insns: number };
+};
 
 const IRQ_KERNEL = `${FIXTURES}/irqkernel.asm`;
 

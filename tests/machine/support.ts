@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BENCH_ASM as SHARED_BENCH_ASM } from '../support/shared';
 import { Machine, type RunExit } from '../../workers/machine/machine';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
-export const BENCH_ASM = '/work/shared/bench/bench.asm';
+export const BENCH_ASM = SHARED_BENCH_ASM;
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-machine-'));
 const built = new Map<string, string>();

@@ -1,10 +1,12 @@
 /*
- * Reads the serial log of the benchmark kernel (/work/shared/bench/bench.asm) together with
+ * Reads the serial log of the benchmark kernel (shared/bench/bench.asm beside the repository) together with
  * the wall time at which each byte arrived, and turns it into one record per workload and
  * pass: the exact guest instruction count the kernel reports, its checksum, and the wall
  * time between the newline that ends `BEGIN <name>` and the first byte of `END <name>`
  * (the interval the count covers). Shared by scripts/bench.ts and its tests.
  */
+
+import { BENCH_DIR as SHARED_BENCH_DIR } from './shared';
 
 export interface BenchRecord {
   pass: number;
@@ -70,7 +72,7 @@ export function geomean(xs: number[]): number {
 }
 
 /** Where the shared benchmark kernel and its JavaScript model live. */
-export const BENCH_DIR = '/work/shared/bench';
+export const BENCH_DIR = SHARED_BENCH_DIR;
 
 export interface BenchCheck {
   ok: boolean;

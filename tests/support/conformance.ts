@@ -45,8 +45,9 @@ import { emptyBus } from '../../workers/x86/bus';
 import { Cpu, Stop } from '../../workers/x86/cpu';
 import { lookupRow, ATTR_LOCK } from '../../workers/x86/opcodes';
 import { MOO_REGS16, type MooTest } from './moo';
+import { CONFORMANCE_ROOT } from './shared';
 
-export const CONFORMANCE_DIR = '/work/shared/conformance/80286-real-mode';
+export const CONFORMANCE_DIR = `${CONFORMANCE_ROOT}/80286-real-mode`;
 
 /** FLAGS bits compared: CF PF AF ZF SF TF IF DF OF (bits 1, 3, 5 are fixed; 12-15 see above). */
 export const REAL_MODE_FLAGS = 0x0fd5;

@@ -10,6 +10,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMoo, readMooFile, readRevocationList } from './moo';
+import { CONFORMANCE_ROOT } from './shared';
 
 /** Builds one chunk: type, uint32 length, payload. */
 function chunk(type: string, ...parts: Uint8Array[]): Uint8Array {
@@ -92,7 +93,7 @@ describe('MOO reader', () => {
     expect([...readRevocationList(join(dir, 'rev.txt'))]).toEqual(['abcdef', '0123']);
   });
 
-  const real = '/work/shared/conformance/80286-real-mode/00.MOO.gz';
+  const real = `${CONFORMANCE_ROOT}/80286-real-mode/00.MOO.gz`;
   it.runIf(existsSync(real))('reads the real 80286 file for opcode 00 as its README shows it', () => {
     const f = readMooFile(real);
     expect(f.cpu).toBe('C286');

@@ -4,7 +4,7 @@
  * little-endian uint32 payload length, then the payload; unknown chunk types are skipped by
  * length, so fields added to the format later do not break the reader. The conformance test
  * (tests/x86/conformance.test.ts) and scripts/conformance.ts feed what this returns into the
- * CPU. The format is summarised in /work/shared/conformance/MOO-FORMAT.md.
+ * CPU. The format is summarised in ../shared/conformance/MOO-FORMAT.md.
  */
 
 import { gunzipSync } from 'node:zlib';

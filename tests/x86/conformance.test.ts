@@ -1,6 +1,6 @@
 /*
  * CPU conformance against SingleStepTests (80286, real mode): one `it` per opcode file
- * in /work/shared/conformance/80286-real-mode, each asserting that every case run passes.
+ * in ../shared/conformance/80286-real-mode, each asserting that every case run passes.
  * How a case is run and compared, the flag masks, and where the 286 and the 386 differ
  * (and which manual wins) are documented in tests/support/conformance.ts.
  *
