@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { Machine, RunState, createMachine } from '../../workers/machine/machine';
 import { cycleOfTick } from '../../workers/devices/pit8254';
 import { BENCH_ASM, FIXTURES, image, nasm, runUntil } from './support';
-// @ts-expect-error: plain JS module without types
 import { BENCH_DIR } from '../support/shared';
 
 const { check } = (await import(pathToFileURL(`${BENCH_DIR}/reference.mjs`).href)) as {
