@@ -19,7 +19,11 @@
  * Decoded code is cached per physical 4 KiB frame (one array slot per byte offset) and
  * dropped when the frame is written (memory.ts calls onCodeWrite). The current frame's
  * array is kept at hand (fp*) so a fetch is a subtraction, a compare and an array load.
- * Next: decoder.ts.
+ *
+ * Hot runs of cached records (straight lines, or traces through direct jumps and calls)
+ * are also translated into one JavaScript function each (jit/blocks.ts, which explains why that changes nothing observable); the
+ * loop enters such a block only when no boundary work is pending and the whole block fits
+ * in the budget. Next: decoder.ts.
  */
 
 import { TraceBuffer, type TraceRecord } from '../trace/trace';
@@ -27,11 +31,13 @@ import type { InterruptLine, IoBus } from './bus';
 import { PAGE_SHIFT, type PhysicalMemory } from './memory';
 import * as opcodesModule from './opcodes';
 import * as flagsModule from './flags';
-import { decode, Insn, type CodeReader } from './decoder';
+import { decode, Insn, type CodeReader, type Handler } from './decoder';
 import { Mmu } from './paging';
 import * as pagingModule from './paging';
 import * as sys from './system';
 import { installHandlers } from './ops/registry';
+import { stringOp } from './ops/string';
+import { Block, buildBlock, HOT_THRESHOLD, killBlocks } from './jit/blocks';
 
 // Imported bindings copied to module constants: some module loaders turn every read
 // of an imported name into a getter call, too slow for the per-instruction paths.
@@ -85,6 +91,10 @@ export class CpuFault {
 }
 
 const EFLAGS_SUPPORTED = 0x277fd5;
+/** Int32Array word accesses equal guest (little-endian) dwords only on a little-endian host. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Handlers never put in a translated block (REP string ops count their own cycles). */
+const NO_BLOCK: ReadonlySet<Handler> = new Set<Handler>([stringOp]);
 const CR0_PE = 1;
 
 export class Cpu implements CodeReader {
@@ -97,6 +107,8 @@ export class Cpu implements CodeReader {
   /** The TLB array itself (mmu.tlb), held here for the hot path. */
   readonly tlb: Int32Array;
   readonly u8: Uint8Array;
+  /** The same RAM as 32-bit words, for aligned dword accesses on the fast path. */
+  readonly i32: Int32Array;
 
   // ---- architectural state ----
   readonly regs = new Int32Array(8);
@@ -164,16 +176,25 @@ export class Cpu implements CodeReader {
   /** Decoded-code counters (for the UI and tests). */
   decodes = 0;
   codeInvalidations = 0;
+  /** Translated blocks per physical frame (for invalidation). */
+  private frameBlocks: (Block[] | null)[];
+  /**
+   * Whether to build new blocks (tests compare runs with and without). Blocks already
+   * built keep running until the code cache is flushed (flushCodeCache, reset, restore).
+   */
+  useBlocks = true;
 
   constructor(mem: PhysicalMemory, io: IoBus) {
     installHandlers();
     this.mem = mem;
     this.io = io;
     this.u8 = mem.u8;
+    this.i32 = new Int32Array(mem.u8.buffer, mem.u8.byteOffset, mem.u8.byteLength >>> 2);
     this.mmu = new Mmu(mem, this);
     this.tlb = this.mmu.tlb;
-    this.mmu.onFlush = () => { this.fpLen = 0; };
+    this.mmu.onFlush = () => { this.fpLen = 0; this.boundaryWork = 1; };
     this.codeCache = new Array<null>(mem.size >>> PAGE_SHIFT).fill(null);
+    this.frameBlocks = new Array<null>(mem.size >>> PAGE_SHIFT).fill(null);
     mem.onCodeWrite = (frame) => this.onCodeWrite(frame);
     this.reset();
   }
@@ -318,6 +339,7 @@ export class Cpu implements CodeReader {
     const e = this.tlb[lin >>> 12];
     if ((e & this.rmask) === TLB_VALID && (lin & 0xfff) <= 0xffc) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
+      if ((pa & 3) === 0 && LITTLE_ENDIAN) return this.i32[pa >> 2] | 0;
       const m = this.u8;
       return m[pa] | (m[pa + 1] << 8) | (m[pa + 2] << 16) | (m[pa + 3] << 24);
     }
@@ -342,6 +364,7 @@ export class Cpu implements CodeReader {
     const e = this.tlb[lin >>> 12];
     if ((e & this.wmask) === TLB_VALID && (lin & 0xfff) <= 0xffc) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
+      if ((pa & 3) === 0 && LITTLE_ENDIAN) { this.i32[pa >> 2] = v; return; }
       const m = this.u8;
       m[pa] = v; m[pa + 1] = v >> 8; m[pa + 2] = v >> 16; m[pa + 3] = v >> 24;
       return;
@@ -408,6 +431,10 @@ export class Cpu implements CodeReader {
         const end = Math.min(4096, o + size);
         for (let k = o; k < end; k++) arr[k] = null;
         this.codeInvalidations++;
+        // A translated block over these bytes dies; if it is the one running, it stops
+        // after this instruction (boundaryWork), like the loop refetching the next record.
+        const bl = this.frameBlocks[frame];
+        if (bl != null && bl.length !== 0 && killBlocks(bl, o, o + size) !== 0) this.boundaryWork = 1;
       }
       this.ownWrite = true;
     }
@@ -643,6 +670,8 @@ export class Cpu implements CodeReader {
   private onCodeWrite(frame: number): void {
     if (this.ownWrite) return;
     this.codeCache[frame] = null;
+    this.frameBlocks[frame] = null;
+    this.boundaryWork = 1;
     this.mem.codePages[frame] = 0;
     this.codeInvalidations++;
     if (frame === this.fpFrame) {
@@ -659,6 +688,7 @@ export class Cpu implements CodeReader {
         cc[f] = null;
         this.mem.codePages[f] = 0;
       }
+      this.frameBlocks[f] = null;
     }
     this.fpLen = 0;
     this.fpFrame = -1;
@@ -712,11 +742,42 @@ export class Cpu implements CodeReader {
       const off = eip - this.fpBase;
       let i: Insn | null = off >= 0 && off < this.fpLen ? this.fpArr[off] : null;
       if (i === null) i = this.fetchSlow();
+      const blk = i.block;
+      if (blk !== null) {
+        // A translated block: only if it fits in the budget and within the CS limit.
+        if (this.cycles + blk.count <= limit && blk.endOff <= this.fpLen) {
+          blk.fn(this, limit);
+          continue;
+        }
+      } else if (++i.hits >= HOT_THRESHOLD && this.useBlocks && i !== this.scratch) {
+        this.translate_(i, eip);
+      }
       this.eip = eip + i.len;
       i.handler(this, i);
       this.cycles++;
       this.instructions++;
     }
+  }
+
+  /** Builds a block at the record `i` (the current page's record for `eip`); never throws. */
+  private translate_(i: Insn, eip: number): void {
+    i.hits = 0;
+    const off = eip - this.fpBase;
+    if (off < 0 || off >= this.fpLen || this.fpArr[off] !== i || this.fpFrame < 0) return;
+    let b: Block | null;
+    try {
+      b = buildBlock(this.fpArr, off, this.fpLen, NO_BLOCK);
+    } catch {
+      // A host that forbids run-time code (a Content-Security-Policy without
+      // 'unsafe-eval') makes new Function throw: interpret everything from now on.
+      this.useBlocks = false;
+      return;
+    }
+    if (b === null) return;
+    i.block = b;
+    let list = this.frameBlocks[this.fpFrame];
+    if (list == null) { list = []; this.frameBlocks[this.fpFrame] = list; }
+    list.push(b);
   }
 
   /** -1: go on; -2: an instruction or event was handled here, loop again; >= 0: stop. */

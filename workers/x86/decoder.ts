@@ -11,6 +11,7 @@ import {
   ATTR_LOCK, HAS_MODRM, OPCODE_ROWS, ROW_INDEX, SEG_PREFIX, type OpcodeRow,
 } from './opcodes';
 import type { Cpu } from './cpu';
+import type { Block } from './jit/blocks';
 
 export type Handler = (cpu: Cpu, i: Insn) => void;
 export type EaFn = (cpu: Cpu, i: Insn) => number;
@@ -55,6 +56,10 @@ export class Insn {
   aux = 0;
   /** Index of the opcode-table row (for the disassembly view and errors). */
   row = -1;
+  /** Times this cached record started an instruction in the run loop (hotness). */
+  hits = 0;
+  /** The translated block starting at this record, if any (jit/blocks.ts). */
+  block: Block | null = null;
 
   copyFrom(o: Insn): void {
     this.handler = o.handler; this.ea = o.ea; this.len = o.len; this.pfx = o.pfx;

@@ -145,7 +145,8 @@ function testEG32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = c.regs[i
 function testGE32r(c: Cpu, i: Insn): void { const a = c.regs[i.reg], b = c.regs[i.rm], r = a & b; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
 function testEI32r(c: Cpu, i: Insn): void { const a = c.regs[i.rm], b = i.imm, r = a & b; c.lop = K_LOGIC; c.la = a; c.lb = b; c.lres = r; c.lsz = SZ32; c.lazy = OSZAPC; }
 const SZ32 = 0x80000000 | 0;
-const FAST32: Record<string, Record<string, Handler>> = {
+/** The 32-bit register forms by operation and form (jit/blocks.ts writes these inline). */
+export const FAST32: Record<string, Record<string, Handler>> = {
   add: { EG: addEG32r, GE: addGE32r, EI: addEI32r },
   or: { EG: orEG32r, GE: orGE32r, EI: orEI32r },
   and: { EG: andEG32r, GE: andGE32r, EI: andEI32r },
@@ -446,6 +447,18 @@ function cdq(c: Cpu): void { c.regs[2] = c.regs[0] >> 31; }
 function sized(h: Handler): HandlerFactory {
   return (row, i, o32) => { i.imm2 = sizeOf(row.size, o32); return h; };
 }
+
+/**
+ * Handlers that only read and write registers and flags: they never fault, never read EIP
+ * or the cycle counter and never need the boundary. jit/blocks.ts runs them without the
+ * per-instruction bookkeeping.
+ */
+export const ALU_PURE: readonly Handler[] = [
+  aluEG8r, aluEG16r, aluEG32r, aluGE8r, aluGE16r, aluGE32r, aluEI8r, aluEI16r, aluEI32r,
+  addEG32r, addGE32r, addEI32r, orEG32r, orGE32r, orEI32r, andEG32r, andGE32r, andEI32r,
+  subEG32r, subGE32r, subEI32r, xorEG32r, xorGE32r, xorEI32r, cmpEG32r, cmpGE32r, cmpEI32r,
+  testEG32r, testGE32r, testEI32r, incReg32, incReg16, imul3r32, imul2r32, cbw, cwde, cwd, cdq,
+];
 
 export const ALU_FACTORIES: Record<string, HandlerFactory> = {
   add: aluFactory, or: aluFactory, adc: aluFactory, sbb: aluFactory, and: aluFactory,

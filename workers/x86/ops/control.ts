@@ -9,7 +9,7 @@
  */
 
 import type { Cpu } from '../cpu';
-import type { HandlerFactory, Insn } from '../decoder';
+import type { Handler, HandlerFactory, Insn } from '../decoder';
 import * as flagsModule from '../flags';
 import * as sys from '../system';
 import { SoftKind } from '../system';
@@ -76,6 +76,9 @@ function callE16(c: Cpu, i: Insn): void {
   c.eip = t;
 }
 
+/** Near jumps and calls to EIP + imm: jit/blocks.ts may continue a block at the target. */
+export const DIRECT_TRANSFERS: readonly Handler[] = [jmpRel32, jmpRel16, callRel32, callRel16];
+
 function ret32(c: Cpu, i: Insn): void {
   const t = c.peekStack(0, 4) >>> 0;
   if (t > (c.segLimit[1] >>> 0)) c.raise(13, 0);
@@ -88,6 +91,9 @@ function ret16(c: Cpu, i: Insn): void {
   c.addSp(2 + i.imm);
   c.eip = t;
 }
+/** The relative calls among DIRECT_TRANSFERS, and the near returns (a block may predict a return). */
+export const DIRECT_CALLS: readonly Handler[] = [callRel32, callRel16];
+export const NEAR_RETURNS: readonly Handler[] = [ret32, ret16];
 
 // ---- far transfers (system.ts) ------------------------------------------------------------
 function jmpFarAp(c: Cpu, i: Insn): void {

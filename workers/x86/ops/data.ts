@@ -282,6 +282,11 @@ function sz(h: Handler): HandlerFactory {
   return (row, i, o32) => { i.imm2 = sizeOf(row.size, o32); return h; };
 }
 
+/** Register-only handlers (see ALU_PURE in alu.ts). */
+export const DATA_PURE: readonly Handler[] = [
+  movRR32, movRR32rev, movRI32, movZb, movZw, movRImm32, lea32, lea16, xchgAcc, clc, stc, cmc, cld, std, nop,
+];
+
 export const DATA_FACTORIES: Record<string, HandlerFactory> = {
   mov: movFactory,
   mov_from_sreg: (_row, i) => (i.reg > 5 ? udh : movFromSreg),

@@ -8,7 +8,7 @@
  */
 
 import type { Cpu } from '../cpu';
-import type { HandlerFactory, Insn } from '../decoder';
+import type { Handler, HandlerFactory, Insn } from '../decoder';
 import * as opcodesModule from '../opcodes';
 import * as flagsModule from '../flags';
 import * as operandModule from './operand';
@@ -120,15 +120,68 @@ function shiftReg32Imm(c: Cpu, i: Insn): void {
   c.regs[i.rm] = shiftOp(c, i.aux, c.regs[i.rm], count, 32);
 }
 
+// ROL/ROR/SHL/SHR/SAR r32 by a constant nonzero count, each its own small function: the
+// same results and flags as shiftOp's cases for bits = 32 (the count is known at decode).
+function rolReg32Imm(c: Cpu, i: Insn): void {
+  const v = c.regs[i.rm], n = i.imm & 0x1f;
+  const r = (v << n) | (v >>> (32 - n));
+  const cf = r & 1;
+  c.regs[i.rm] = r;
+  c.flags = (c.flags & ~(CF | OF)) | cf | ((((r >>> 31) & 1) ^ cf) !== 0 ? OF : 0);
+  c.lazy &= ~(CF | OF);
+}
+function rorReg32Imm(c: Cpu, i: Insn): void {
+  const v = c.regs[i.rm], n = i.imm & 0x1f;
+  const r = (v >>> n) | (v << (32 - n));
+  const msb = (r >>> 31) & 1;
+  c.regs[i.rm] = r;
+  c.flags = (c.flags & ~(CF | OF)) | msb | ((msb ^ ((r >>> 30) & 1)) !== 0 ? OF : 0);
+  c.lazy &= ~(CF | OF);
+}
+function shlReg32Imm(c: Cpu, i: Insn): void {
+  const v = c.regs[i.rm], n = i.imm & 0x1f;
+  const r = v << n;
+  const cf = (v >>> (32 - n)) & 1;
+  c.regs[i.rm] = r;
+  shiftFlags(c, cf, ((r >>> 31) & 1) ^ cf, r, 32);
+}
+function shrReg32Imm(c: Cpu, i: Insn): void {
+  const v = c.regs[i.rm], n = i.imm & 0x1f;
+  const r = v >>> n;
+  c.regs[i.rm] = r;
+  shiftFlags(c, (v >>> (n - 1)) & 1, (v >>> 31) & 1, r, 32);
+}
+function sarReg32Imm(c: Cpu, i: Insn): void {
+  const v = c.regs[i.rm], n = i.imm & 0x1f;
+  const r = v >> n;
+  c.regs[i.rm] = r;
+  shiftFlags(c, (v >> (n - 1)) & 1, 0, r, 32);
+}
+
 const shiftFactory: HandlerFactory = (row, i, o32) => {
   i.aux = i.reg;
   i.imm2 = sizeOf(row.size, o32);
   const src = row.operands[1];
   if (src === 'CL') return shiftCl;
   if (src === '1') i.imm = 1;
-  if (i.mem === 0 && i.imm2 === 4) return shiftReg32Imm;
+  if (i.mem === 0 && i.imm2 === 4) {
+    if ((i.imm & 0x1f) !== 0) {
+      switch (i.aux) {
+        case 0: return rolReg32Imm;
+        case 1: return rorReg32Imm;
+        case 4: case 6: return shlReg32Imm;
+        case 5: return shrReg32Imm;
+        case 7: return sarReg32Imm;
+        default: break;
+      }
+    }
+    return shiftReg32Imm;
+  }
   return shiftImm;
 };
+
+/** Register-only handlers (see ALU_PURE in alu.ts). */
+export const SHIFT_PURE: readonly Handler[] = [shiftReg32Imm, rolReg32Imm, rorReg32Imm, shlReg32Imm, shrReg32Imm, sarReg32Imm];
 
 // ---- SHLD / SHRD ----------------------------------------------------------------------------
 function shxd(c: Cpu, i: Insn, count: number): void {

@@ -83,7 +83,8 @@ function once(c: Cpu, i: Insn, op: number, size: number, step: number, a32: bool
   }
 }
 
-function stringOp(c: Cpu, i: Insn): void {
+/** The one handler of every string instruction (exported: blocks must not contain it). */
+export function stringOp(c: Cpu, i: Insn): void {
   const op = i.aux;
   const size = i.imm2;
   const a32 = (i.pfx & P_A32) !== 0;
