@@ -177,7 +177,7 @@ export function buildBlock(arr: (Insn | null)[], off: number, limitOff: number, 
   if (!synced) body += `  c.insnStart = b + ${offs[n - 1]}; c.eip = b + ${offs[n - 1] + recs[n - 1].len}; c.cycles = c0 + ${n}; c.instructions = n0 + ${n};\n`;
   // A loop that jumps back to its own start runs again here, if it still fits the budget.
   body += `  if (c.eip !== b || c.boundaryWork !== 0 || c0 + ${2 * n} > limit) return;\n }\n};\n`;
-  // A run-time translator (STYLE.md allows it in this one module): the body above is ours.
+  // The one place the lab makes code at run time; the body is built above from the block's records.
   const factory = new Function(...names, body) as (...a: unknown[]) => BlockFn;
   serial++;
   return new Block(factory(...args), n, lo, hi, recs[0]);
