@@ -8,12 +8,15 @@ type HookCall<K extends keyof LabTestHook> = LabTestHook[K] extends (...a: infer
 export class LabPage {
   constructor(readonly page: Page) {}
 
-  /** Opens the lab and waits until a guest is loaded (each test has a fresh context, so localStorage starts empty). */
+  /**
+   * Opens the lab and waits until a guest is loaded. Each test has a fresh context, so
+   * localStorage starts empty and the page boots its default guest, the teaching kernel.
+   */
   async open(guest = 'demo'): Promise<void> {
     await this.page.goto('/');
     await this.page.waitForFunction(() => window.__lab !== undefined);
     await this.hook('ready');
-    if (guest !== 'demo') await this.hook('boot', guest);
+    if (guest !== 'kernel') await this.hook('boot', guest);
     await expect(this.page.getByTestId('run-state')).toHaveText('paused');
   }
 

@@ -28,7 +28,7 @@ export interface SelectionState {
 export const useSelection = create<SelectionState>()(
   persist(
     (): SelectionState => ({
-      guestId: 'demo',
+      guestId: 'kernel',
       memorySpace: 'virtual',
       memoryAddress: 0x100000,
       walkAddress: 0x400000,
