@@ -95,6 +95,14 @@ export function loadCache(cpu: SysCpu, seg: number, sel: number): void {
   cpu.segAttr[seg] = dAttr();
 }
 
+/** Sets SS and its hidden part from values checked earlier (a ring change commits its new stack). */
+export function setSsCache(cpu: SysCpu, sel: number, base: number, limit: number, attr: number): void {
+  cpu.sreg[SS] = sel;
+  cpu.segBase[SS] = base;
+  cpu.segLimit[SS] = limit;
+  cpu.segAttr[SS] = attr;
+}
+
 /** Loads CS from D at privilege `cpl` (the selector's RPL becomes the new CPL). */
 export function loadCs(cpu: SysCpu, sel: number, cpl: number): void {
   loadCache(cpu, CS, (sel & 0xfffc) | cpl);

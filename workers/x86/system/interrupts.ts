@@ -32,8 +32,7 @@ import {
 import {
   D, dAccess, dAttr, dBase, dDpl, dLimit, dPresent, fetchDescriptor, frameReset, framePush,
   isCodeAcc, isConformingAcc, isNullSel, isWritableDataAcc, loadCs, loadReal, markAccessed,
-  selErr, writeFrame,
-} from './descriptors';
+  selErr, writeFrame, setSsCache } from './descriptors';
 
 /** What raised the event: decides EXT, the gate DPL check and the trace kind. */
 export const enum EventKind {
@@ -273,10 +272,7 @@ function enterHandler(cpu: SysCpu, sel: number, offset: number, gate32: boolean,
   markAccessed(cpu);
   // Every check passed and every write is done: commit.
   if (ss !== -1) {
-    cpu.sreg[SS] = ss;
-    cpu.segBase[SS] = ssBase;
-    cpu.segLimit[SS] = ssLimit;
-    cpu.segAttr[SS] = ssAttr;
+    setSsCache(cpu, ss, ssBase, ssLimit, ssAttr);
   }
   cpu.regs[4] = newEsp;
   loadCs(cpu, sel, newCpl);

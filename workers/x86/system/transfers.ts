@@ -27,8 +27,7 @@ import {
 import {
   D, checkCodeSamePrivilege, dAccess, dAttr, dBase, dDpl, dLimit, dPresent, fetchDescriptor,
   frameReset, framePush, isCodeAcc, isConformingAcc, isNullSel, isWritableDataAcc, loadCs,
-  loadNull, loadReal, markAccessed, selErr, stackAdd, stackRead, writeFrame,
-} from './descriptors';
+  loadNull, loadReal, markAccessed, selErr, stackAdd, stackRead, writeFrame, setSsCache } from './descriptors';
 import { checkInnerSs, readTssStack, tssStackEsp, tssStackSs } from './interrupts';
 
 /** The arithmetic flags plus TF, DF, NT: what POPF and IRET may always change. */
@@ -194,10 +193,7 @@ function callGate(cpu: SysCpu, sel: number): void {
   D.lo = csLo; D.hi = csHi; D.addr = csAddr;
   markAccessed(cpu);
   if (ss !== -1) {
-    cpu.sreg[SS] = ss;
-    cpu.segBase[SS] = ssBase;
-    cpu.segLimit[SS] = ssLimit;
-    cpu.segAttr[SS] = ssAttr;
+    setSsCache(cpu, ss, ssBase, ssLimit, ssAttr);
   }
   cpu.regs[4] = newEsp;
   loadCs(cpu, target, newCpl);
@@ -247,10 +243,7 @@ function commitOuterReturn(cpu: SysCpu, cs: number, rpl: number, eip: number, ss
   markAccessed(cpu);
   loadCs(cpu, cs, rpl);
   cpu.eip = eip;
-  cpu.sreg[SS] = ss;
-  cpu.segBase[SS] = ssBase;
-  cpu.segLimit[SS] = ssLimit;
-  cpu.segAttr[SS] = ssAttr;
+  setSsCache(cpu, ss, ssBase, ssLimit, ssAttr);
   cpu.regs[4] = (ssAttr & 0x4000) !== 0 ? esp | 0 : ((cpu.regs[4] & ~0xffff) | (esp & 0xffff));
   nullInaccessibleSegments(cpu);
 }
